@@ -1,0 +1,50 @@
+package io.keypulse.config;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** Every setting of a node, parsed once from conf/keypulse.yaml, the environment and flags. */
+public record Config(
+    Path dataDir,
+    Http http,
+    Pg pg,
+    Store store,
+    Ingest ingest,
+    RateLimit rateLimit,
+    Auth auth,
+    Detect detect,
+    Admin admin,
+    Secrets secrets,
+    Cluster cluster,
+    Webhook webhook) {
+
+  public record Http(String host, int port, int instances, long bodyLimitBytes, int shutdownGraceSeconds) {}
+
+  /** An empty url means: run the embedded Postgres under dataDir. */
+  public record Pg(String url, int embeddedPort, int queryPoolSize, int writePoolSize,
+                   int connectTimeoutMs, int acquireTimeoutMs) {
+    public boolean embedded() {
+      return url == null || url.isBlank();
+    }
+  }
+
+  public record Store(int flushMaxEvents, int flushIntervalMs, int maxPendingEvents, int appendTimeoutSeconds) {}
+
+  public record Ingest(int maxBatch, int maxDetailsBytes, int maxKeyIdLength, int maxActorLength,
+                       long maxFutureSkewSeconds) {}
+
+  public record RateLimit(int perMin, int registerPerMin) {}
+
+  public record Auth(int cacheSeconds) {}
+
+  public record Detect(int rotationPolicyDays, int learningHours) {}
+
+  public record Admin(String token) {}
+
+  public record Secrets(String masterKey) {}
+
+  public record Cluster(String name, String host, int port, List<String> members,
+                        String eventbusHost, int eventbusPort) {}
+
+  public record Webhook(List<String> allowedCidrs) {}
+}

@@ -1,0 +1,164 @@
+package io.keypulse.config;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * Reads conf/keypulse.yaml (the file in the working directory, else the copy in the jar), then
+ * applies KEYPULSE_* environment variables, then explicit overrides (command-line flags, tests).
+ * Only settings that exist in the YAML can be overridden, so a typo fails loudly.
+ */
+public final class ConfigLoader {
+  private static final Logger log = LoggerFactory.getLogger(ConfigLoader.class);
+  private static final String ENV_PREFIX = "KEYPULSE_";
+  private static final String CONFIG_ENV = "KEYPULSE_CONFIG";
+
+  private ConfigLoader() {}
+
+  public static Config load(Map<String, String> env, Map<String, Object> overrides) {
+    Map<String, Object> flat = flatten("", readYaml(env.get(CONFIG_ENV)));
+    applyEnv(flat, env);
+    overrides.forEach((path, value) -> {
+      if (!flat.containsKey(path)) {
+        throw new IllegalArgumentException("unknown setting: " + path);
+      }
+      flat.put(path, coerce(path, flat.get(path), String.valueOf(value)));
+    });
+    return build(new Settings(flat));
+  }
+
+  private static Map<String, Object> readYaml(String explicitPath) {
+    Path file = Path.of(explicitPath != null ? explicitPath : "conf/keypulse.yaml");
+    try (InputStream in = Files.isRegularFile(file)
+        ? Files.newInputStream(file)
+        : ConfigLoader.class.getResourceAsStream("/conf/keypulse.yaml")) {
+      if (in == null) {
+        throw new IllegalStateException("no configuration: " + file.toAbsolutePath() + " is missing");
+      }
+      Map<String, Object> tree = new Yaml().load(in);
+      return tree == null ? Map.of() : tree;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file, e);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> flatten(String prefix, Map<String, Object> tree) {
+    Map<String, Object> flat = new LinkedHashMap<>();
+    tree.forEach((key, value) -> {
+      String path = prefix.isEmpty() ? key : prefix + "." + key;
+      if (value instanceof Map<?, ?> child) {
+        flat.putAll(flatten(path, (Map<String, Object>) child));
+      } else {
+        flat.put(path, value == null ? "" : value);
+      }
+    });
+    return flat;
+  }
+
+  private static void applyEnv(Map<String, Object> flat, Map<String, String> env) {
+    Map<String, String> byEnvName = new LinkedHashMap<>();
+    flat.keySet().forEach(path -> byEnvName.put(envName(path), path));
+    env.forEach((name, value) -> {
+      if (!name.startsWith(ENV_PREFIX) || name.equals(CONFIG_ENV)) {
+        return;
+      }
+      String path = byEnvName.get(name);
+      if (path == null) {
+        log.warn("ignoring {}: no such setting in conf/keypulse.yaml", name);
+        return;
+      }
+      flat.put(path, coerce(path, flat.get(path), value));
+    });
+  }
+
+  static String envName(String path) {
+    return ENV_PREFIX + path.replace('.', '_').toUpperCase(Locale.ROOT);
+  }
+
+  /** Converts an override to the type of the YAML default it replaces. */
+  private static Object coerce(String path, Object defaultValue, String raw) {
+    try {
+      if (defaultValue instanceof Integer) {
+        return Integer.parseInt(raw.trim());
+      }
+      if (defaultValue instanceof Long) {
+        return Long.parseLong(raw.trim());
+      }
+      if (defaultValue instanceof Boolean) {
+        return Boolean.parseBoolean(raw.trim());
+      }
+      return raw;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(path + " must be a number, got '" + raw + "'");
+    }
+  }
+
+  private static Config build(Settings s) {
+    return new Config(
+        Path.of(s.str("data_dir")),
+        new Config.Http(s.str("http.host"), s.integer("http.port"), s.integer("http.instances"),
+            s.integer("http.body_limit_bytes"), s.integer("http.shutdown_grace_seconds")),
+        new Config.Pg(s.str("pg.url"), s.integer("pg.embedded_port"), s.integer("pg.query_pool_size"),
+            s.integer("pg.write_pool_size"), s.integer("pg.connect_timeout_ms"), s.integer("pg.acquire_timeout_ms")),
+        new Config.Store(s.integer("store.flush_max_events"), s.integer("store.flush_interval_ms"),
+            s.integer("store.max_pending_events"), s.integer("store.append_timeout_seconds")),
+        new Config.Ingest(s.integer("ingest.max_batch"), s.integer("ingest.max_details_bytes"),
+            s.integer("ingest.max_key_id_length"), s.integer("ingest.max_actor_length"),
+            s.integer("ingest.max_future_skew_seconds")),
+        new Config.RateLimit(s.integer("rate_limit.per_min"), s.integer("rate_limit.register_per_min")),
+        new Config.Auth(s.integer("auth.cache_seconds")),
+        new Config.Detect(s.integer("detect.rotation_policy_days"), s.integer("detect.learning_hours")),
+        new Config.Admin(s.str("admin.token")),
+        new Config.Secrets(s.str("secrets.master_key")),
+        new Config.Cluster(s.str("cluster.name"), s.str("cluster.host"), s.integer("cluster.port"),
+            s.list("cluster.members"), s.str("cluster.eventbus_host"), s.integer("cluster.eventbus_port")),
+        new Config.Webhook(s.list("webhook.allowed_cidrs")));
+  }
+
+  /** Typed reads of the flattened settings, naming the setting when one is malformed. */
+  private record Settings(Map<String, Object> flat) {
+    Object raw(String path) {
+      if (!flat.containsKey(path)) {
+        throw new IllegalStateException("conf/keypulse.yaml lacks " + path);
+      }
+      return flat.get(path);
+    }
+
+    String str(String path) {
+      return String.valueOf(raw(path)).trim();
+    }
+
+    int integer(String path) {
+      Object value = raw(path);
+      if (value instanceof Number n) {
+        return n.intValue();
+      }
+      throw new IllegalArgumentException(path + " must be a number, got '" + value + "'");
+    }
+
+    List<String> list(String path) {
+      Object value = raw(path);
+      List<String> items = new ArrayList<>();
+      if (value instanceof List<?> list) {
+        list.forEach(item -> items.add(String.valueOf(item).trim()));
+      } else {
+        Arrays.stream(String.valueOf(value).split(",")).map(String::trim).forEach(items::add);
+      }
+      items.removeIf(String::isEmpty);
+      return List.copyOf(items);
+    }
+  }
+}
