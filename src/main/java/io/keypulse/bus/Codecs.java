@@ -1,0 +1,65 @@
+package io.keypulse.bus;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.eventbus.MessageCodec;
+import io.vertx.core.json.JsonObject;
+import java.util.function.Function;
+
+/**
+ * One codec per message record, registered on every node at start-up. Locally a message is passed
+ * as is; between nodes it travels as JSON. Records that never leave their node have no wire form.
+ */
+public final class Codecs {
+  private Codecs() {}
+
+  public static void registerAll(Vertx vertx) {
+    EventBus bus = vertx.eventBus();
+    bus.registerDefaultCodec(Append.class, localOnly(Append.class));
+    bus.registerDefaultCodec(Appended.class, localOnly(Appended.class));
+    bus.registerDefaultCodec(Committed.class, localOnly(Committed.class));
+    bus.registerDefaultCodec(CredentialsChanged.class,
+        wire(CredentialsChanged.class, CredentialsChanged::toJson, CredentialsChanged::fromJson));
+  }
+
+  private static <T> MessageCodec<T, T> localOnly(Class<T> type) {
+    return wire(type, value -> {
+      throw new IllegalStateException(type.getSimpleName() + " is a node-local message");
+    }, json -> {
+      throw new IllegalStateException(type.getSimpleName() + " is a node-local message");
+    });
+  }
+
+  private static <T> MessageCodec<T, T> wire(Class<T> type, Function<T, JsonObject> encode,
+                                             Function<JsonObject, T> decode) {
+    return new MessageCodec<>() {
+      @Override
+      public void encodeToWire(Buffer buffer, T value) {
+        Buffer json = encode.apply(value).toBuffer();
+        buffer.appendInt(json.length()).appendBuffer(json);
+      }
+
+      @Override
+      public T decodeFromWire(int pos, Buffer buffer) {
+        int length = buffer.getInt(pos);
+        return decode.apply(new JsonObject(buffer.getBuffer(pos + 4, pos + 4 + length)));
+      }
+
+      @Override
+      public T transform(T value) {
+        return value;
+      }
+
+      @Override
+      public String name() {
+        return "keypulse." + type.getSimpleName();
+      }
+
+      @Override
+      public byte systemCodecID() {
+        return -1;
+      }
+    };
+  }
+}

@@ -1,0 +1,13 @@
+package io.keypulse.bus;
+
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+
+/**
+ * A validated event as both ingest dialects produce it, before it is stored.
+ *
+ * @param canonicalType create, rotate, access, export, delete, sign, policy, or null for custom types
+ * @param occurredAt    event time given by the partner, or null for "the commit time"
+ */
+public record NewEvent(String partnerId, String keyId, String eventType, String canonicalType, String severity,
+                       String sourceIp, String actor, JsonObject details, Instant occurredAt) {}

@@ -1,0 +1,60 @@
+package io.keypulse.store;
+
+import io.keypulse.bus.NewEvent;
+import io.keypulse.bus.StoredEvent;
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads of the events table: newest first, always scoped to one partner, cursor on id. */
+public final class EventQueries {
+  private static final String COLUMNS = "id, partner_id, key_id, event_type, canonical_type, severity, score, "
+      + "source_ip, actor, details, occurred_at, created_at";
+
+  private final Pool pool;
+
+  public EventQueries(Pool pool) {
+    this.pool = pool;
+  }
+
+  public Future<Page<StoredEvent>> find(EventFilter f) {
+    List<Object> params = new ArrayList<>();
+    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM events WHERE partner_id = $1");
+    params.add(f.partnerId());
+    where(sql, params, "key_id = ", f.keyId());
+    where(sql, params, "event_type = ", f.eventType());
+    where(sql, params, "severity = ", f.severity());
+    where(sql, params, "occurred_at >= ", f.since() == null ? null : f.since().atOffset(ZoneOffset.UTC));
+    where(sql, params, "occurred_at <= ", f.until() == null ? null : f.until().atOffset(ZoneOffset.UTC));
+    where(sql, params, "id < ", f.beforeId());
+    params.add(f.limit() + 1);
+    sql.append(" ORDER BY id DESC LIMIT $").append(params.size());
+    return pool.preparedQuery(sql.toString()).execute(Tuple.from(params)).map(rows -> {
+      List<StoredEvent> events = new ArrayList<>();
+      rows.forEach(row -> events.add(event(row)));
+      boolean more = events.size() > f.limit();
+      List<StoredEvent> page = more ? events.subList(0, f.limit()) : events;
+      return new Page<>(page, more ? page.get(page.size() - 1).id() : null);
+    });
+  }
+
+  private static void where(StringBuilder sql, List<Object> params, String condition, Object value) {
+    if (value != null) {
+      params.add(value);
+      sql.append(" AND ").append(condition).append('$').append(params.size());
+    }
+  }
+
+  static StoredEvent event(Row row) {
+    Float score = row.getFloat("score");
+    NewEvent event = new NewEvent(row.getString("partner_id"), row.getString("key_id"), row.getString("event_type"),
+        row.getString("canonical_type"), row.getString("severity"), row.getString("source_ip"),
+        row.getString("actor"), row.getJsonObject("details"), null);
+    return new StoredEvent(row.getLong("id"), event, score == null ? null : score.doubleValue(),
+        row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant());
+  }
+}

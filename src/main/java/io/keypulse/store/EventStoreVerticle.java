@@ -1,0 +1,199 @@
+package io.keypulse.store;
+
+import io.keypulse.bus.Addresses;
+import io.keypulse.bus.Append;
+import io.keypulse.bus.Appended;
+import io.keypulse.bus.Committed;
+import io.keypulse.bus.NewEvent;
+import io.keypulse.bus.StoredEvent;
+import io.keypulse.config.Config;
+import io.keypulse.db.PgFailures;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.sqlclient.Pool;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The event store's writer, one per node: gathers the events of concurrent ingest requests and
+ * commits them together (group commit). A flush starts when enough events wait or shortly after
+ * the first arrives; while one flush commits, the next batch gathers. Every request is answered
+ * only after its flush committed, so a 2xx always means "in Postgres".
+ */
+public final class EventStoreVerticle extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(EventStoreVerticle.class);
+  public static final int UNAVAILABLE = 503;
+
+  private record Pending(Message<Append> request, List<NewEvent> events) {}
+
+  private final Config.Store config;
+  private final Pool writePool;
+  private final MeterRegistry metrics;
+  private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  private final DeliveryOptions localOnly = new DeliveryOptions().setLocalOnly(true);
+  private EventWriter writer;
+  private MessageConsumer<Append> consumer;
+  private int queuedEvents;
+  private boolean flushing;
+  private long timer = -1;
+  private Promise<Void> drained;
+  private DistributionSummary flushSizes;
+  private Timer flushTimes;
+
+  public EventStoreVerticle(Config.Store config, Pool writePool, MeterRegistry metrics) {
+    this.config = config;
+    this.writePool = writePool;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public Future<?> start() {
+    writer = new EventWriter(writePool);
+    flushSizes = DistributionSummary.builder("keypulse.store.flush.events")
+        .description("Events committed per group commit").publishPercentileHistogram().register(metrics);
+    flushTimes = Timer.builder("keypulse.store.flush.duration")
+        .description("Time to commit one group").publishPercentileHistogram().register(metrics);
+    Gauge.builder("keypulse.store.queue.events", () -> queuedEvents)
+        .description("Events waiting for a group commit").register(metrics);
+    consumer = vertx.eventBus().localConsumer(Addresses.STORE_APPEND, this::onAppend);
+    return consumer.completion();
+  }
+
+  /** Stops taking requests, then commits everything already accepted before it returns. */
+  @Override
+  public Future<?> stop() {
+    return consumer.unregister().compose(v -> {
+      if (queue.isEmpty() && !flushing) {
+        return Future.succeededFuture();
+      }
+      drained = Promise.promise();
+      flush();
+      return drained.future();
+    });
+  }
+
+  private void onAppend(Message<Append> request) {
+    List<NewEvent> events = request.body().events();
+    if (queuedEvents + events.size() > config.maxPendingEvents()) {
+      request.fail(UNAVAILABLE, "ingest is saturated, retry shortly");
+      return;
+    }
+    queue.add(new Pending(request, events));
+    queuedEvents += events.size();
+    if (queuedEvents >= config.flushMaxEvents()) {
+      flush();
+    } else if (timer < 0 && !flushing) {
+      timer = vertx.setTimer(config.flushIntervalMs(), id -> {
+        timer = -1;
+        flush();
+      });
+    }
+  }
+
+  private void flush() {
+    if (flushing || queue.isEmpty()) {
+      return;
+    }
+    flushing = true;
+    List<Pending> group = takeGroup();
+    List<NewEvent> events = new ArrayList<>();
+    group.forEach(p -> events.addAll(p.events()));
+    Timer.Sample sample = Timer.start();
+    writer.append(events).onComplete(result -> {
+      sample.stop(flushTimes);
+      flushSizes.record(events.size());
+      if (result.succeeded()) {
+        answer(group, result.result());
+      } else {
+        failed(group, result.cause());
+      }
+    });
+  }
+
+  /** Whole requests, up to flushMaxEvents events (always at least one request). */
+  private List<Pending> takeGroup() {
+    List<Pending> group = new ArrayList<>();
+    int size = 0;
+    while (!queue.isEmpty() && (group.isEmpty() || size + queue.peek().events().size() <= config.flushMaxEvents())) {
+      Pending next = queue.poll();
+      group.add(next);
+      size += next.events().size();
+    }
+    queuedEvents -= size;
+    return group;
+  }
+
+  private void answer(List<Pending> group, List<StoredEvent> stored) {
+    int from = 0;
+    for (Pending p : group) {
+      List<StoredEvent> mine = stored.subList(from, from + p.events().size());
+      from += p.events().size();
+      p.request().reply(new Appended(List.copyOf(mine)), localOnly);
+    }
+    vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, new Committed(stored), localOnly);
+    next();
+  }
+
+  /**
+   * Postgres down: every request of the group gets 503. Any other failure is an event we should
+   * have refused; commit the requests one by one so that only the culprit fails.
+   */
+  private void failed(List<Pending> group, Throwable cause) {
+    if (PgFailures.unavailable(cause)) {
+      log.warn("group commit of {} requests failed, Postgres unavailable: {}", group.size(), cause.toString());
+      group.forEach(p -> p.request().fail(UNAVAILABLE, "database unavailable, retry shortly"));
+      next();
+    } else if (group.size() > 1) {
+      log.warn("group commit failed ({}); retrying its {} requests one by one", cause.toString(), group.size());
+      for (int i = group.size() - 1; i >= 0; i--) {
+        queue.addFirst(group.get(i));
+        queuedEvents += group.get(i).events().size();
+      }
+      isolateNext(group.size());
+    } else {
+      log.error("could not store an event batch", cause);
+      group.get(0).request().fail(500, "the event could not be stored");
+      next();
+    }
+  }
+
+  private void isolateNext(int remaining) {
+    if (remaining == 0) {
+      next();
+      return;
+    }
+    Pending p = queue.poll();
+    queuedEvents -= p.events().size();
+    writer.append(p.events()).onComplete(result -> {
+      if (result.succeeded()) {
+        p.request().reply(new Appended(result.result()), localOnly);
+        vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, new Committed(result.result()), localOnly);
+      } else {
+        boolean down = PgFailures.unavailable(result.cause());
+        log.error("could not store an event batch", result.cause());
+        p.request().fail(down ? UNAVAILABLE : 500, down ? "database unavailable, retry shortly" : "the event could not be stored");
+      }
+      isolateNext(remaining - 1);
+    });
+  }
+
+  private void next() {
+    flushing = false;
+    if (!queue.isEmpty()) {
+      flush();
+    } else if (drained != null) {
+      drained.complete();
+    }
+  }
+}

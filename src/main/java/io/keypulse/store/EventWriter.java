@@ -1,0 +1,145 @@
+package io.keypulse.store;
+
+import io.keypulse.bus.NewEvent;
+import io.keypulse.bus.StoredEvent;
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.Tuple;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Writes one group commit: all events of a flush, their keys' rows and the stats counters, in one
+ * transaction of two pipelined statements (one round trip plus the commit).
+ */
+final class EventWriter {
+  /** Serialises writers across the cluster so that event ids increase in commit order. */
+  private static final String LOCK = "SELECT pg_advisory_xact_lock(7317001)";
+
+  private static final String APPEND = """
+      WITH ins AS (
+        INSERT INTO events (partner_id, key_id, event_type, canonical_type, severity, source_ip, actor,
+                            details, occurred_at, created_at)
+        SELECT u.partner_id, u.key_id, u.event_type, u.canonical_type, u.severity, u.source_ip, u.actor,
+               u.details::jsonb, coalesce(u.occurred_at, statement_timestamp()), statement_timestamp()
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                    $8::text[], $9::timestamptz[])
+             WITH ORDINALITY AS u(partner_id, key_id, event_type, canonical_type, severity, source_ip, actor,
+                                  details, occurred_at, ord)
+        ORDER BY u.ord
+        RETURNING id, partner_id, key_id, canonical_type, severity, details, occurred_at, created_at
+      ),
+      per_key AS (
+        SELECT partner_id, key_id, count(*) AS events, min(occurred_at) AS first_at, max(occurred_at) AS last_at,
+               max(occurred_at) FILTER (WHERE canonical_type = 'create') AS created_at,
+               max(occurred_at) FILTER (WHERE canonical_type = 'delete') AS deleted_at,
+               max(occurred_at) FILTER (WHERE canonical_type = 'rotate') AS rotated_at,
+               (array_agg(details->>'name' ORDER BY id DESC)
+                  FILTER (WHERE canonical_type = 'create' AND details ? 'name'))[1] AS name,
+               (array_agg(details->>'key_type' ORDER BY id DESC)
+                  FILTER (WHERE canonical_type = 'create' AND details ? 'key_type'))[1] AS key_type
+        FROM ins GROUP BY partner_id, key_id
+      ),
+      upserted AS (
+        INSERT INTO keys AS k (partner_id, key_id, name, key_type, event_count, first_event_at, last_activity,
+                               created_event_at, deleted_event_at, last_rotated)
+        SELECT partner_id, key_id, name, key_type, events, first_at, last_at, created_at, deleted_at, rotated_at
+        FROM per_key ORDER BY partner_id, key_id
+        ON CONFLICT (partner_id, key_id) DO UPDATE SET
+          name = coalesce(excluded.name, k.name),
+          key_type = coalesce(excluded.key_type, k.key_type),
+          event_count = k.event_count + excluded.event_count,
+          first_event_at = least(k.first_event_at, excluded.first_event_at),
+          last_activity = greatest(k.last_activity, excluded.last_activity),
+          created_event_at = greatest(k.created_event_at, excluded.created_event_at),
+          deleted_event_at = greatest(k.deleted_event_at, excluded.deleted_event_at),
+          last_rotated = greatest(k.last_rotated, excluded.last_rotated)
+        RETURNING partner_id, (xmax = 0) AS inserted
+      ),
+      per_scope AS (
+        SELECT partner_id AS scope, count(*) AS events,
+               count(*) FILTER (WHERE severity = 'nominal') AS nominal,
+               count(*) FILTER (WHERE severity = 'warning') AS warning,
+               count(*) FILTER (WHERE severity = 'critical') AS critical
+        FROM ins GROUP BY partner_id
+        UNION ALL
+        SELECT '*', count(*), count(*) FILTER (WHERE severity = 'nominal'),
+               count(*) FILTER (WHERE severity = 'warning'), count(*) FILTER (WHERE severity = 'critical')
+        FROM ins
+      ),
+      new_keys AS (
+        SELECT partner_id AS scope, count(*) FILTER (WHERE inserted) AS n FROM upserted GROUP BY partner_id
+        UNION ALL
+        SELECT '*', count(*) FILTER (WHERE inserted) FROM upserted
+      ),
+      totals AS (
+        INSERT INTO stats_totals AS t (scope, total_keys, total_events, nominal, warning, critical)
+        SELECT s.scope, coalesce(n.n, 0), s.events, s.nominal, s.warning, s.critical
+        FROM per_scope s LEFT JOIN new_keys n USING (scope) ORDER BY s.scope
+        ON CONFLICT (scope) DO UPDATE SET
+          total_keys = t.total_keys + excluded.total_keys, total_events = t.total_events + excluded.total_events,
+          nominal = t.nominal + excluded.nominal, warning = t.warning + excluded.warning,
+          critical = t.critical + excluded.critical
+      ),
+      arrivals AS (
+        INSERT INTO stats_arrivals AS a (scope, minute, events)
+        SELECT scope, date_trunc('minute', statement_timestamp()), events FROM per_scope ORDER BY scope
+        ON CONFLICT (scope, minute) DO UPDATE SET events = a.events + excluded.events
+      )
+      SELECT id, occurred_at, created_at FROM ins ORDER BY id
+      """;
+
+  private final Pool pool;
+
+  EventWriter(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** Commits the events, all or none, and returns them stored, in the order given. */
+  Future<List<StoredEvent>> append(List<NewEvent> events) {
+    Tuple columns = columns(events);
+    return pool.withTransaction(conn -> {
+      Future<RowSet<Row>> lock = conn.query(LOCK).execute();
+      Future<RowSet<Row>> insert = conn.preparedQuery(APPEND).execute(columns);
+      return Future.all(lock, insert).map(done -> stored(events, insert.result()));
+    });
+  }
+
+  private static Tuple columns(List<NewEvent> events) {
+    int n = events.size();
+    String[] partner = new String[n], key = new String[n], type = new String[n], canonical = new String[n],
+        severity = new String[n], ip = new String[n], actor = new String[n], details = new String[n];
+    OffsetDateTime[] occurred = new OffsetDateTime[n];
+    for (int i = 0; i < n; i++) {
+      NewEvent e = events.get(i);
+      partner[i] = e.partnerId();
+      key[i] = e.keyId();
+      type[i] = e.eventType();
+      canonical[i] = e.canonicalType();
+      severity[i] = e.severity();
+      ip[i] = e.sourceIp();
+      actor[i] = e.actor();
+      details[i] = e.details().encode();
+      occurred[i] = e.occurredAt() == null ? null : e.occurredAt().atOffset(ZoneOffset.UTC);
+    }
+    return Tuple.of(partner, key, type, canonical, severity, ip, actor, details, occurred);
+  }
+
+  /** Ids come back ascending, and were assigned in input order (the insert is ORDER BY ord). */
+  private static List<StoredEvent> stored(List<NewEvent> events, RowSet<Row> rows) {
+    List<StoredEvent> out = new ArrayList<>(events.size());
+    int i = 0;
+    for (Row row : rows) {
+      out.add(new StoredEvent(row.getLong("id"), events.get(i++), null,
+          row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant()));
+    }
+    if (i != events.size()) {
+      throw new IllegalStateException("stored " + i + " of " + events.size() + " events");
+    }
+    return out;
+  }
+}

@@ -1,0 +1,57 @@
+package io.keypulse.store;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads of the keys table, which every group commit keeps current. */
+public final class KeyQueries {
+  private static final String LIST = """
+      SELECT id, key_id, name, key_type, event_count, first_event_at, last_activity, created_event_at,
+             deleted_event_at, last_rotated, rotation_policy_days
+      FROM keys WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3
+      """;
+
+  private final Pool pool;
+  private final int defaultRotationDays;
+  private final Duration learningPeriod;
+
+  public KeyQueries(Pool pool, int defaultRotationDays, Duration learningPeriod) {
+    this.pool = pool;
+    this.defaultRotationDays = defaultRotationDays;
+    this.learningPeriod = learningPeriod;
+  }
+
+  /** Keys in the order they first appeared, after the given id; a page of at most {@code limit}. */
+  public Future<List<KeyView>> list(String partnerId, long afterId, int limit) {
+    return pool.preparedQuery(LIST).execute(Tuple.of(partnerId, afterId, limit)).map(rows -> {
+      List<KeyView> keys = new ArrayList<>();
+      rows.forEach(row -> keys.add(view(row)));
+      return keys;
+    });
+  }
+
+  private KeyView view(Row row) {
+    Instant first = instant(row, "first_event_at");
+    Instant last = instant(row, "last_activity");
+    Instant created = instant(row, "created_event_at");
+    Instant deleted = instant(row, "deleted_event_at");
+    boolean isDeleted = deleted != null && (created == null || !deleted.isBefore(created));
+    Integer policy = row.getInteger("rotation_policy_days");
+    String baseline = Duration.between(first, last).compareTo(learningPeriod) >= 0 ? "ready" : "learning";
+    return new KeyView(row.getLong("id"), row.getString("key_id"), row.getString("name"), row.getString("key_type"),
+        isDeleted ? "deleted" : "active", row.getLong("event_count"), first, last, created != null ? created : first,
+        instant(row, "last_rotated"), policy != null ? policy : defaultRotationDays, baseline);
+  }
+
+  private static Instant instant(Row row, String column) {
+    OffsetDateTime value = row.getOffsetDateTime(column);
+    return value == null ? null : value.toInstant();
+  }
+}
