@@ -1,0 +1,178 @@
+package io.keypulse;
+
+import io.keypulse.api.ApiSetup;
+import io.keypulse.api.ApiVerticle;
+import io.keypulse.api.CredentialCache;
+import io.keypulse.api.RateLimiter;
+import io.keypulse.bus.Codecs;
+import io.keypulse.cluster.ClusterSetup;
+import io.keypulse.config.Config;
+import io.keypulse.config.SecretFiles;
+import io.keypulse.db.EmbeddedPostgres;
+import io.keypulse.db.Migrations;
+import io.keypulse.db.PgTarget;
+import io.keypulse.db.Pools;
+import io.keypulse.ops.Readiness;
+import io.keypulse.partner.SecretBox;
+import io.keypulse.store.EventStoreVerticle;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.micrometer.Label;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One KeyPulse node: Postgres (embedded unless configured), migrations, the clustered Vert.x
+ * instance and its verticles, in that order; and the reverse on {@link #close()}.
+ * Start-up blocks: call it from main or a test thread, never from an event loop.
+ */
+public final class KeyPulseNode implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(KeyPulseNode.class);
+  private static final long STOP_TIMEOUT_SECONDS = 60;
+
+  private final Vertx vertx;
+  private final EmbeddedPostgres embedded;
+  private final PgTarget pg;
+  private final int port;
+  private final Readiness readiness;
+  private final List<String> deployments;
+  private final String adminToken;
+
+  private KeyPulseNode(Vertx vertx, EmbeddedPostgres embedded, PgTarget pg, int port, Readiness readiness,
+                       List<String> deployments, String adminToken) {
+    this.vertx = vertx;
+    this.embedded = embedded;
+    this.pg = pg;
+    this.port = port;
+    this.readiness = readiness;
+    this.deployments = deployments;
+    this.adminToken = adminToken;
+  }
+
+  public static KeyPulseNode start(Config config) {
+    EmbeddedPostgres embedded = config.pg().embedded()
+        ? EmbeddedPostgres.start(config.dataDir(), config.pg().embeddedPort()) : null;
+    try {
+      PgTarget pg = embedded != null ? embedded.target() : PgTarget.parse(config.pg().url());
+      log.info("Postgres at {}", pg);
+      Readiness readiness = new Readiness();
+      Migrations.apply(pg);
+      readiness.migrated();
+      return deploy(config, embedded, pg, readiness);
+    } catch (RuntimeException e) {
+      if (embedded != null) {
+        embedded.stop();
+      }
+      throw e;
+    }
+  }
+
+  private static KeyPulseNode deploy(Config config, EmbeddedPostgres embedded, PgTarget pg, Readiness readiness) {
+    PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    HazelcastClusterManager cluster = new HazelcastClusterManager(ClusterSetup.hazelcast(config.cluster()));
+    Vertx vertx = Vertx.builder()
+        .with(vertxOptions(config))
+        .withClusterManager(cluster)
+        .withMetrics(new MicrometerMetricsFactory(metrics))
+        .buildClustered().await();
+    Codecs.registerAll(vertx);
+    String adminToken = SecretFiles.configuredOrGenerated(config.admin().token(), config.dataDir(), "admin-token",
+        KeyPulseNode::randomToken);
+    SecretBox secrets = new SecretBox(SecretFiles.configuredOrGenerated(config.secrets().masterKey(),
+        config.dataDir(), "master-key", SecretBox::newMasterKey));
+    int port = config.http().port() > 0 ? config.http().port() : freePort();
+    Clock clock = Clock.systemUTC();
+    ApiSetup api = new ApiSetup(config, pg, port, metrics, secrets, adminToken,
+        new CredentialCache(config.auth().cacheSeconds(), clock),
+        new RateLimiter(cluster.getHazelcastInstance(), clock), cluster.getHazelcastInstance(), readiness, clock);
+
+    List<String> deployments = new ArrayList<>();
+    deployments.add(vertx.deployVerticle(
+        new EventStoreVerticle(config.store(), Pools.write(vertx, config.pg(), pg), metrics)).await());
+    int instances = config.http().instances() > 0 ? config.http().instances() : Runtime.getRuntime().availableProcessors();
+    deployments.add(vertx.deployVerticle(() -> new ApiVerticle(api), new DeploymentOptions().setInstances(instances))
+        .await());
+    readiness.serving(true);
+    return new KeyPulseNode(vertx, embedded, pg, port, readiness, deployments, adminToken);
+  }
+
+  private static VertxOptions vertxOptions(Config config) {
+    Config.Cluster cluster = config.cluster();
+    return new VertxOptions()
+        .setEventBusOptions(new EventBusOptions().setHost(cluster.eventbusHost()).setPort(cluster.eventbusPort())
+            .setClusterPublicHost(cluster.eventbusHost()))
+        .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+            .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.HTTP_ROUTE, Label.POOL_NAME,
+                Label.POOL_TYPE, Label.EB_ADDRESS, Label.EB_SIDE, Label.EB_FAILURE)));
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public PgTarget pg() {
+    return pg;
+  }
+
+  public String adminToken() {
+    return adminToken;
+  }
+
+  /**
+   * Graceful stop: /ready turns false, HTTP stops accepting and finishes in-flight requests, the
+   * store commits what it accepted, the node leaves the cluster, then the embedded Postgres stops.
+   */
+  @Override
+  public void close() {
+    readiness.serving(false);
+    try {
+      for (int i = deployments.size() - 1; i >= 0; i--) {
+        vertx.undeploy(deployments.get(i)).toCompletionStage().toCompletableFuture()
+            .get(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      }
+      vertx.close().toCompletionStage().toCompletableFuture().get(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("node did not stop cleanly", e);
+    } finally {
+      if (embedded != null) {
+        embedded.stop();
+      }
+    }
+    log.info("KeyPulse node stopped");
+  }
+
+  private static String randomToken() {
+    byte[] raw = new byte[24];
+    new SecureRandom().nextBytes(raw);
+    return HexFormat.of().formatHex(raw);
+  }
+
+  private static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

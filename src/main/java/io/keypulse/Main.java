@@ -1,0 +1,77 @@
+package io.keypulse;
+
+import io.keypulse.config.Config;
+import io.keypulse.config.ConfigLoader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Command line: {@code run [--port N] [--data-dir DIR | --ephemeral]} starts a single node with an
+ * embedded Postgres; {@code node --pg URL --join HOST:PORT,... [--http-port N] [--cluster-port N]
+ * [--cluster-host H]} starts a node that joins a cluster over a shared Postgres.
+ */
+public final class Main {
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+  private static final Map<String, String> FLAGS = Map.of(
+      "--port", "http.port", "--http-port", "http.port", "--data-dir", "data_dir", "--pg", "pg.url",
+      "--join", "cluster.members", "--cluster-port", "cluster.port", "--cluster-host", "cluster.host",
+      "--cluster-name", "cluster.name");
+
+  private Main() {}
+
+  public static void main(String[] args) throws IOException {
+    if (args.length == 0 || !(args[0].equals("run") || args[0].equals("node"))) {
+      usage("expected a command: run | node");
+    }
+    Map<String, Object> overrides = new LinkedHashMap<>();
+    boolean ephemeral = false;
+    for (int i = 1; i < args.length; i++) {
+      if (args[i].equals("--ephemeral")) {
+        ephemeral = true;
+      } else if (FLAGS.containsKey(args[i]) && i + 1 < args.length) {
+        overrides.put(FLAGS.get(args[i]), args[++i]);
+      } else {
+        usage("unknown or incomplete option: " + args[i]);
+      }
+    }
+    if (args[0].equals("node") && !overrides.containsKey("pg.url") && System.getenv("KEYPULSE_PG_URL") == null) {
+      usage("node needs --pg URL (the Postgres shared by the cluster)");
+    }
+    Path scratch = ephemeral ? Files.createTempDirectory("keypulse-") : null;
+    if (scratch != null) {
+      overrides.put("data_dir", scratch.toString());
+    }
+    Config config = ConfigLoader.load(System.getenv(), overrides);
+    KeyPulseNode node = KeyPulseNode.start(config);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      node.close();
+      if (scratch != null) {
+        deleteTree(scratch);
+      }
+    }, "keypulse-shutdown"));
+    String host = config.http().host().equals("0.0.0.0") ? "127.0.0.1" : config.http().host();
+    log.info("KeyPulse ready at http://{}:{}", host, node.port());
+  }
+
+  private static void usage(String problem) {
+    log.error("{}\nusage: keypulse run [--port N] [--data-dir DIR | --ephemeral]\n"
+        + "       keypulse node --pg URL --join HOST:PORT[,...] [--http-port N] [--cluster-port N] [--cluster-host H]",
+        problem);
+    System.exit(2);
+  }
+
+  private static void deleteTree(Path root) {
+    try (Stream<Path> paths = Files.walk(root)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      log.warn("could not delete {}", root, e);
+    }
+  }
+}

@@ -1,0 +1,155 @@
+package io.keypulse.admin;
+
+import io.keypulse.api.CredentialCache;
+import io.keypulse.api.HttpProblem;
+import io.keypulse.api.JsonBodies;
+import io.keypulse.api.PartnerRoutes;
+import io.keypulse.api.Times;
+import io.keypulse.partner.ApiKeys;
+import io.keypulse.partner.Credentials;
+import io.keypulse.partner.PartnerInfo;
+import io.keypulse.partner.Partners;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Optional;
+
+/** The operator API under /admin: partners, plans, suspension, keys minted and revoked by hand, the cluster. */
+public final class AdminRoutes {
+  private final Partners partners;
+  private final ApiKeys apiKeys;
+  private final CredentialCache credentials;
+  private final ClusterView cluster;
+  private final byte[] tokenDigest;
+
+  public AdminRoutes(Partners partners, ApiKeys apiKeys, CredentialCache credentials, ClusterView cluster,
+                     String adminToken) {
+    this.partners = partners;
+    this.apiKeys = apiKeys;
+    this.credentials = credentials;
+    this.cluster = cluster;
+    this.tokenDigest = digest(adminToken);
+  }
+
+  public Router router(Vertx vertx) {
+    Router router = Router.router(vertx);
+    router.route().handler(this::operatorOnly);
+    router.get("/partners").handler(this::listPartners);
+    router.put("/partners/:id/plan").handler(this::setPlan);
+    router.put("/partners/:id/status").handler(this::setStatus);
+    router.post("/partners/:id/keys").handler(this::mintKey);
+    router.delete("/keys/:id").handler(this::revokeKey);
+    router.get("/cluster").handler(this::clusterView);
+    return router;
+  }
+
+  /** Bearer token or X-Admin-Token, compared in constant time (digests: no length leak). */
+  private void operatorOnly(RoutingContext ctx) {
+    String bearer = ctx.request().getHeader("Authorization");
+    String token = ctx.request().getHeader("X-Admin-Token");
+    if (token == null && bearer != null && bearer.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      token = bearer.substring(7).trim();
+    }
+    if (token == null || !MessageDigest.isEqual(digest(token), tokenDigest)) {
+      throw new HttpProblem(401, "operator token required (Authorization: Bearer <admin token>)");
+    }
+    ctx.next();
+  }
+
+  private void listPartners(RoutingContext ctx) {
+    String after = Optional.ofNullable(ctx.queryParams().get("after_id")).orElse("");
+    partners.list(after, 500).onSuccess(list -> {
+      JsonArray out = new JsonArray();
+      list.forEach(p -> out.add(partner(p)));
+      ctx.json(new JsonObject().put("success", true).put("count", out.size()).put("partners", out));
+    }).onFailure(ctx::fail);
+  }
+
+  private void setPlan(RoutingContext ctx) {
+    String partnerId = ctx.pathParam("id");
+    Object value = JsonBodies.object(ctx).getValue("rate_limit_per_min");
+    if (value != null && !(value instanceof Integer n && n > 0)) {
+      throw HttpProblem.badRequest("rate_limit_per_min must be a positive integer, or null for the default");
+    }
+    Integer perMinute = (Integer) value;
+    changed(ctx, partnerId, partners.setRateLimit(partnerId, perMinute),
+        new JsonObject().put("success", true).put("partner_id", partnerId).put("rate_limit_per_min", perMinute));
+  }
+
+  private void setStatus(RoutingContext ctx) {
+    String partnerId = ctx.pathParam("id");
+    Object status = JsonBodies.object(ctx).getValue("status");
+    if (!"active".equals(status) && !"suspended".equals(status)) {
+      throw HttpProblem.badRequest("status must be active or suspended");
+    }
+    changed(ctx, partnerId, partners.setStatus(partnerId, (String) status),
+        new JsonObject().put("success", true).put("partner_id", partnerId).put("status", status));
+  }
+
+  private void changed(RoutingContext ctx, String partnerId, Future<Boolean> update, JsonObject answer) {
+    update.onSuccess(found -> {
+      if (!found) {
+        ctx.fail(HttpProblem.notFound("no partner " + partnerId));
+        return;
+      }
+      credentials.announceChange(ctx.vertx(), partnerId);
+      ctx.json(answer);
+    }).onFailure(ctx::fail);
+  }
+
+  /** Operator-minted keys carry the reference dialect's kp_live_ prefix. */
+  private void mintKey(RoutingContext ctx) {
+    String partnerId = ctx.pathParam("id");
+    Object name = JsonBodies.optionalObject(ctx).getValue("name");
+    if (name != null && !(name instanceof String)) {
+      throw HttpProblem.badRequest("name must be a string");
+    }
+    String apiKey = Credentials.newApiKey(Credentials.OPERATOR_KEY_PREFIX);
+    apiKeys.mint(partnerId, (String) name, apiKey, "operator").onSuccess(info -> {
+      ctx.response().setStatusCode(201);
+      ctx.json(new JsonObject().put("success", true).put("partner_id", partnerId).put("id", info.id())
+          .put("api_key", apiKey).put("created_at", Times.iso(info.createdAt())));
+    }).onFailure(failure -> ctx.fail(isMissingPartner(failure) ? HttpProblem.notFound("no partner " + partnerId) : failure));
+  }
+
+  private void revokeKey(RoutingContext ctx) {
+    long keyId = PartnerRoutes.pathId(ctx, "id");
+    apiKeys.ownerOf(keyId)
+        .compose(owner -> owner.isEmpty()
+            ? Future.failedFuture(HttpProblem.notFound("no API key " + keyId))
+            : apiKeys.revoke(owner.get(), keyId, true).map(outcome -> owner.get()))
+        .onSuccess(owner -> {
+          credentials.announceChange(ctx.vertx(), owner);
+          ctx.json(new JsonObject().put("success", true).put("revoked", keyId).put("partner_id", owner));
+        })
+        .onFailure(ctx::fail);
+  }
+
+  private void clusterView(RoutingContext ctx) {
+    ctx.json(cluster.describe().put("success", true));
+  }
+
+  private static JsonObject partner(PartnerInfo p) {
+    return new JsonObject().put("id", p.id()).put("name", p.name()).put("status", p.status())
+        .put("rate_limit_per_min", p.ratePerMinute()).put("webhook_url", p.webhookUrl())
+        .put("active_keys", p.activeKeys()).put("created_at", Times.iso(p.createdAt()));
+  }
+
+  private static boolean isMissingPartner(Throwable failure) {
+    return failure instanceof io.vertx.pgclient.PgException pg && "23503".equals(pg.getSqlState());
+  }
+
+  private static byte[] digest(String token) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

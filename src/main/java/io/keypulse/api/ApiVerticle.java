@@ -1,0 +1,87 @@
+package io.keypulse.api;
+
+import io.keypulse.admin.AdminRoutes;
+import io.keypulse.admin.ClusterView;
+import io.keypulse.bus.Addresses;
+import io.keypulse.bus.CredentialsChanged;
+import io.keypulse.config.Config;
+import io.keypulse.db.Pools;
+import io.keypulse.ops.OpsRoutes;
+import io.keypulse.partner.ApiKeys;
+import io.keypulse.partner.Partners;
+import io.keypulse.store.EventQueries;
+import io.keypulse.store.KeyQueries;
+import io.keypulse.store.StatsQueries;
+import io.micrometer.core.instrument.Counter;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.sqlclient.Pool;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** The HTTP API: both dialects, queries, partner self-service, /admin, health and metrics. */
+public final class ApiVerticle extends VerticleBase {
+  private final ApiSetup setup;
+  private HttpServer server;
+
+  public ApiVerticle(ApiSetup setup) {
+    this.setup = setup;
+  }
+
+  @Override
+  public Future<?> start() {
+    Config config = setup.config();
+    Pool pool = Pools.query(vertx, config.pg(), setup.pg());
+    EventFields fields = new EventFields(config.ingest(), setup.clock());
+    ApiKeys apiKeys = new ApiKeys(pool);
+    Partners partners = new Partners(pool, setup.secrets());
+    Authenticator auth = new Authenticator(apiKeys, setup.credentials(), setup.limiter(), config.rateLimit().perMin(),
+        Counter.builder("keypulse.ratelimit.rejected").description("Requests refused with 429")
+            .register(setup.metrics()));
+    IngestRoutes ingest = new IngestRoutes(new EventStoreClient(vertx, config.store().appendTimeoutSeconds()),
+        setup.metrics());
+    QueryRoutes queries = new QueryRoutes(new EventQueries(pool),
+        new KeyQueries(pool, config.detect().rotationPolicyDays(), Duration.ofHours(config.detect().learningHours())),
+        new StatsQueries(pool), config.ingest().maxKeyIdLength());
+    PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), new WebhookUrls());
+    RegistrationLimit registrationLimit = new RegistrationLimit(setup.limiter(), config.rateLimit().registerPerMin());
+    AdminRoutes admin = new AdminRoutes(partners, apiKeys, setup.credentials(), new ClusterView(setup.hazelcast()),
+        setup.adminToken());
+    Failures failures = new Failures(setup.metrics());
+
+    Router router = Router.router(vertx);
+    router.route().handler(BodyHandler.create(false).setBodyLimit(config.http().bodyLimitBytes()));
+    router.post("/api/v1/partners/register").handler(registrationLimit).handler(self::register);
+    router.post("/api/v1/api-keys").handler(auth.required()).handler(self::createKey);
+    router.get("/api/v1/api-keys").handler(auth.required()).handler(self::listKeys);
+    router.delete("/api/v1/api-keys/:id").handler(auth.required()).handler(self::revokeKey);
+    router.post("/api/v1/events/ingest").handler(auth.required()).handler(ingest.handler(new PartnerDialect(fields,
+        config.ingest().maxBatch()), "partner"));
+    router.post("/api/events").handler(auth.required()).handler(ingest.handler(ReferenceDialect.single(fields), "reference"));
+    router.post("/api/events/batch").handler(auth.required())
+        .handler(ingest.handler(ReferenceDialect.batch(fields, config.ingest().maxBatch()), "reference"));
+    router.get("/api/events").handler(auth.required()).handler(queries::events);
+    router.get("/api/keys").handler(auth.required()).handler(queries::keys);
+    router.get("/api/stats").handler(auth.optional()).handler(queries::stats);
+    router.route("/admin/*").subRouter(admin.router(vertx));
+    OpsRoutes.mount(router, vertx, pool, setup.hazelcast(), setup.readiness(), setup.metrics());
+    router.route().failureHandler(failures::handle);
+    router.errorHandler(404, failures::handle).errorHandler(405, failures::handle);
+
+    MessageConsumer<CredentialsChanged> changes = vertx.eventBus().consumer(Addresses.CREDENTIALS_CHANGED,
+        msg -> setup.credentials().evictPartner(msg.body().partnerId()));
+    server = vertx.createHttpServer(new HttpServerOptions().setHost(config.http().host())).requestHandler(router);
+    return Future.join(changes.completion(), server.listen(setup.port()));
+  }
+
+  /** Stops accepting, lets in-flight requests finish (up to the grace period). */
+  @Override
+  public Future<?> stop() {
+    return server.shutdown(setup.config().http().shutdownGraceSeconds(), TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,27 @@
+package io.keypulse.api;
+
+import io.keypulse.bus.Addresses;
+import io.keypulse.bus.Append;
+import io.keypulse.bus.Appended;
+import io.keypulse.bus.NewEvent;
+import io.keypulse.bus.StoredEvent;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import java.util.List;
+
+/** Hands events to this node's event store and waits for their commit. */
+final class EventStoreClient {
+  private final Vertx vertx;
+  private final DeliveryOptions options;
+
+  EventStoreClient(Vertx vertx, int timeoutSeconds) {
+    this.vertx = vertx;
+    this.options = new DeliveryOptions().setLocalOnly(true).setSendTimeout(timeoutSeconds * 1000L);
+  }
+
+  Future<List<StoredEvent>> append(List<NewEvent> events) {
+    return vertx.eventBus().<Appended>request(Addresses.STORE_APPEND, new Append(events), options)
+        .map(reply -> reply.body().events());
+  }
+}

@@ -1,0 +1,92 @@
+package io.keypulse.api;
+
+import io.keypulse.db.PgFailures;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.Map;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one failure handler: every error becomes {"success":false,"message":…} with the right status.
+ * Postgres or the store being unreachable is a 503 with Retry-After; anything unexpected is a 500
+ * whose id ties the response to the log line.
+ */
+final class Failures {
+  private static final Logger log = LoggerFactory.getLogger(Failures.class);
+  private static final Map<Integer, String> DEFAULT_MESSAGES = Map.of(
+      400, "bad request", 401, "missing or invalid API key", 403, "forbidden", 404, "not found",
+      405, "method not allowed", 413, "request body too large", 415, "Content-Type must be application/json",
+      429, "rate limit exceeded", 503, "service unavailable, retry shortly");
+
+  private final MeterRegistry metrics;
+
+  Failures(MeterRegistry metrics) {
+    this.metrics = metrics;
+  }
+
+  void handle(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    Problem problem = failure == null ? byStatus(ctx.statusCode()) : classify(failure, ctx);
+    HttpServerResponse response = ctx.response();
+    if (response.headWritten()) {
+      response.reset();
+      return;
+    }
+    problem.headers().forEach(response::putHeader);
+    Counter.builder("keypulse.http.rejected").tag("status", String.valueOf(problem.status()))
+        .description("Requests answered with an error").register(metrics).increment();
+    response.setStatusCode(problem.status()).putHeader("Content-Type", "application/json")
+        .end(new JsonObject().put("success", false).put("message", problem.message()).encode());
+  }
+
+  private record Problem(int status, String message, Map<String, String> headers) {}
+
+  private static Problem byStatus(int status) {
+    int code = status >= 400 ? status : 500;
+    return new Problem(code, DEFAULT_MESSAGES.getOrDefault(code, "internal error"),
+        code == 503 ? Map.of("Retry-After", "2") : Map.of());
+  }
+
+  private static Problem classify(Throwable failure, RoutingContext ctx) {
+    if (failure instanceof HttpProblem p) {
+      return new Problem(p.status(), p.getMessage(), p.headers());
+    }
+    if (failure instanceof DecodeException) {
+      return new Problem(400, "malformed JSON body", Map.of());
+    }
+    if (failure instanceof ReplyException reply) {
+      return reply(reply, ctx);
+    }
+    if (PgFailures.unavailable(failure)) {
+      return new Problem(503, "database unavailable, retry shortly", Map.of("Retry-After", "2"));
+    }
+    if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+      return byStatus(ctx.statusCode());
+    }
+    return internal(failure, ctx);
+  }
+
+  /** A failure answered by another actor: it set the status; no handler or no answer means 503. */
+  private static Problem reply(ReplyException reply, RoutingContext ctx) {
+    return switch (reply.failureType()) {
+      case RECIPIENT_FAILURE -> reply.failureCode() == 503
+          ? new Problem(503, reply.getMessage(), Map.of("Retry-After", "2"))
+          : new Problem(reply.failureCode() >= 400 ? reply.failureCode() : 500, reply.getMessage(), Map.of());
+      case NO_HANDLERS, TIMEOUT -> new Problem(503, "service unavailable, retry shortly", Map.of("Retry-After", "2"));
+      default -> internal(reply, ctx);
+    };
+  }
+
+  private static Problem internal(Throwable failure, RoutingContext ctx) {
+    String id = UUID.randomUUID().toString();
+    log.error("internal error {} on {} {}", id, ctx.request().method(), ctx.request().path(), failure);
+    return new Problem(500, "internal error (id " + id + ")", Map.of());
+  }
+}

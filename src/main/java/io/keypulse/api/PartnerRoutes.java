@@ -1,0 +1,100 @@
+package io.keypulse.api;
+
+import io.keypulse.partner.ApiKeyInfo;
+import io.keypulse.partner.ApiKeys;
+import io.keypulse.partner.Credentials;
+import io.keypulse.partner.Partners;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+
+/** Registration (public) and a partner's own API keys: create, list, revoke. */
+public final class PartnerRoutes {
+  private static final int MAX_NAME = 200;
+
+  private final Partners partners;
+  private final ApiKeys apiKeys;
+  private final CredentialCache credentials;
+  private final WebhookUrls webhookUrls;
+
+  PartnerRoutes(Partners partners, ApiKeys apiKeys, CredentialCache credentials, WebhookUrls webhookUrls) {
+    this.partners = partners;
+    this.apiKeys = apiKeys;
+    this.credentials = credentials;
+    this.webhookUrls = webhookUrls;
+  }
+
+  void register(RoutingContext ctx) {
+    JsonObject body = JsonBodies.object(ctx);
+    String name = name(body.getValue("name"), true);
+    String webhookUrl = webhookUrls.optional(body.getValue("webhook_url"), "webhook_url");
+    partners.register(name, webhookUrl).onSuccess(r -> {
+      ctx.response().setStatusCode(201);
+      ctx.json(new JsonObject().put("partner_id", r.partnerId()).put("api_key", r.apiKey())
+          .put("webhook_secret", r.webhookSecret()));
+    }).onFailure(ctx::fail);
+  }
+
+  void createKey(RoutingContext ctx) {
+    String name = name(JsonBodies.optionalObject(ctx).getValue("name"), false);
+    String apiKey = Credentials.newApiKey(Credentials.PARTNER_KEY_PREFIX);
+    apiKeys.mint(Caller.of(ctx).partnerId(), name, apiKey, "partner").onSuccess(info -> {
+      ctx.response().setStatusCode(201);
+      ctx.json(new JsonObject().put("success", true).put("id", info.id()).put("name", info.name())
+          .put("api_key", apiKey).put("prefix", info.prefix()).put("created_at", Times.iso(info.createdAt())));
+    }).onFailure(ctx::fail);
+  }
+
+  void listKeys(RoutingContext ctx) {
+    apiKeys.list(Caller.of(ctx).partnerId()).onSuccess(keys -> {
+      JsonArray list = new JsonArray();
+      keys.forEach(k -> list.add(info(k)));
+      ctx.json(new JsonObject().put("success", true).put("keys", list));
+    }).onFailure(ctx::fail);
+  }
+
+  void revokeKey(RoutingContext ctx) {
+    String partnerId = Caller.of(ctx).partnerId();
+    long keyId = pathId(ctx, "id");
+    apiKeys.revoke(partnerId, keyId, false)
+        .compose(outcome -> switch (outcome) {
+          case REVOKED, ALREADY_REVOKED -> Future.succeededFuture(keyId);
+          case NOT_FOUND -> Future.failedFuture(HttpProblem.notFound("no API key " + keyId + " for this partner"));
+          case LAST_ACTIVE_KEY -> Future.failedFuture(HttpProblem.badRequest(
+              "cannot revoke the last active API key; create another one first"));
+        })
+        .onSuccess(id -> {
+          credentials.announceChange(ctx.vertx(), partnerId);
+          ctx.json(new JsonObject().put("success", true).put("revoked", id));
+        })
+        .onFailure(ctx::fail);
+  }
+
+  public static JsonObject info(ApiKeyInfo k) {
+    return new JsonObject().put("id", k.id()).put("name", k.name()).put("prefix", k.prefix())
+        .put("status", k.status()).put("created_at", Times.iso(k.createdAt()))
+        .put("last_used_at", Times.iso(k.lastUsedAt()));
+  }
+
+  public static long pathId(RoutingContext ctx, String param) {
+    String raw = ctx.pathParam(param);
+    if (raw == null || !raw.matches("\\d{1,18}")) {
+      throw HttpProblem.notFound("no such " + param + ": " + raw);
+    }
+    return Long.parseLong(raw);
+  }
+
+  private static String name(Object value, boolean required) {
+    if (value == null && !required) {
+      return null;
+    }
+    if (!(value instanceof String s) || s.isBlank()) {
+      throw HttpProblem.badRequest(value == null ? "name is required" : "name must be a non-empty string");
+    }
+    if (s.length() > MAX_NAME || s.chars().anyMatch(Character::isISOControl)) {
+      throw HttpProblem.badRequest("name must be at most " + MAX_NAME + " characters, without control characters");
+    }
+    return s.trim();
+  }
+}

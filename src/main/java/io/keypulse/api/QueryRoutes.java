@@ -1,0 +1,93 @@
+package io.keypulse.api;
+
+import io.keypulse.store.EventFilter;
+import io.keypulse.store.EventQueries;
+import io.keypulse.store.KeyQueries;
+import io.keypulse.store.KeyView;
+import io.keypulse.store.Stats;
+import io.keypulse.store.StatsQueries;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+
+/** GET /api/events, /api/keys and /api/stats: always scoped to the caller (stats: or to everyone). */
+final class QueryRoutes {
+  private static final int EVENTS_DEFAULT = 50;
+  private static final int EVENTS_MAX = 500;
+  private static final int KEYS_DEFAULT = 500;
+  private static final int KEYS_MAX = 1000;
+
+  private final EventQueries events;
+  private final KeyQueries keys;
+  private final StatsQueries stats;
+  private final int maxKeyIdLength;
+
+  QueryRoutes(EventQueries events, KeyQueries keys, StatsQueries stats, int maxKeyIdLength) {
+    this.events = events;
+    this.keys = keys;
+    this.stats = stats;
+    this.maxKeyIdLength = maxKeyIdLength;
+  }
+
+  void events(RoutingContext ctx) {
+    String eventType = Params.text(ctx, "event_type", 64);
+    if (eventType != null && !EventTypes.VALID.matcher(eventType).matches()) {
+      throw HttpProblem.badRequest("event_type must match ^[a-z0-9_.:-]{1,64}$");
+    }
+    EventFilter filter = new EventFilter(Caller.of(ctx).partnerId(), Params.text(ctx, "key_id", maxKeyIdLength),
+        eventType, Params.oneOf(ctx, "severity", EventFields.SEVERITIES), Params.time(ctx, "since"),
+        Params.time(ctx, "until"), Params.positiveLong(ctx, "before_id"), Params.limit(ctx, EVENTS_DEFAULT, EVENTS_MAX));
+    events.find(filter).onSuccess(page -> {
+      JsonArray list = new JsonArray();
+      page.items().forEach(e -> list.add(EventJson.of(e)));
+      ctx.json(new JsonObject().put("success", true).put("count", list.size()).put("events", list)
+          .put("next_before_id", page.nextBeforeId()));
+    }).onFailure(ctx::fail);
+  }
+
+  void keys(RoutingContext ctx) {
+    Long after = Params.positiveLong(ctx, "after_id");
+    int limit = Params.limit(ctx, KEYS_DEFAULT, KEYS_MAX);
+    keys.list(Caller.of(ctx).partnerId(), after == null ? 0 : after, limit).onSuccess(page -> {
+      JsonArray list = new JsonArray();
+      page.forEach(k -> list.add(key(k)));
+      ctx.json(new JsonObject().put("success", true).put("count", list.size()).put("keys", list)
+          .put("next_after_id", page.size() == limit ? page.get(page.size() - 1).id() : null));
+    }).onFailure(ctx::fail);
+  }
+
+  void stats(RoutingContext ctx) {
+    Caller caller = Caller.of(ctx);
+    stats.of(caller == null ? StatsQueries.EVERYONE : caller.partnerId())
+        .onSuccess(s -> ctx.json(stats(s)))
+        .onFailure(ctx::fail);
+  }
+
+  private static JsonObject key(KeyView k) {
+    Instant rotationBase = k.lastRotated() != null ? k.lastRotated() : k.createdAt();
+    return new JsonObject()
+        .put("id", k.id())
+        .put("key_id", k.keyId())
+        .put("name", k.name())
+        .put("key_type", k.keyType())
+        .put("status", k.status())
+        .put("event_count", k.eventCount())
+        .put("created_at", Times.iso(k.createdAt()))
+        .put("last_activity", Times.iso(k.lastActivity()))
+        .put("last_rotated", Times.iso(k.lastRotated()))
+        .put("rotation_policy_days", k.rotationPolicyDays())
+        .put("rotation_due_at", Times.iso(rotationBase.plus(k.rotationPolicyDays(), ChronoUnit.DAYS)))
+        .put("baseline_state", k.baselineState());
+  }
+
+  private static JsonObject stats(Stats s) {
+    return new JsonObject()
+        .put("total_keys", s.totalKeys())
+        .put("total_events", s.totalEvents())
+        .put("events_24h", s.events24h())
+        .put("severity_breakdown", new JsonObject()
+            .put("nominal", s.nominal()).put("warning", s.warning()).put("critical", s.critical()));
+  }
+}

@@ -1,0 +1,84 @@
+package io.keypulse.api;
+
+import io.keypulse.bus.NewEvent;
+import io.keypulse.bus.StoredEvent;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * POST /api/events {key_id, event_type, severity, source_ip?, actor?, details?, occurred_at?} and
+ * POST /api/events/batch {events: [...]}: severity is required; answers 201 with the stored events.
+ */
+final class ReferenceDialect implements Dialect {
+  private final EventFields fields;
+  private final int maxBatch;
+  private final boolean batch;
+
+  private ReferenceDialect(EventFields fields, int maxBatch, boolean batch) {
+    this.fields = fields;
+    this.maxBatch = maxBatch;
+    this.batch = batch;
+  }
+
+  static ReferenceDialect single(EventFields fields) {
+    return new ReferenceDialect(fields, 1, false);
+  }
+
+  static ReferenceDialect batch(EventFields fields, int maxBatch) {
+    return new ReferenceDialect(fields, maxBatch, true);
+  }
+
+  @Override
+  public List<NewEvent> events(JsonObject body, String partnerId) {
+    if (!batch) {
+      return List.of(event(body, partnerId, ""));
+    }
+    if (!(body.getValue("events") instanceof JsonArray items)) {
+      throw HttpProblem.badRequest("events must be an array of events");
+    }
+    if (items.isEmpty() || items.size() > maxBatch) {
+      throw HttpProblem.badRequest("events must hold 1 to " + maxBatch + " events");
+    }
+    List<NewEvent> events = new ArrayList<>(items.size());
+    for (int i = 0; i < items.size(); i++) {
+      if (!(items.getValue(i) instanceof JsonObject item)) {
+        throw HttpProblem.badRequest("events[" + i + "]: each event must be a JSON object");
+      }
+      events.add(event(item, partnerId, "events[" + i + "]"));
+    }
+    return events;
+  }
+
+  private NewEvent event(JsonObject json, String partnerId, String where) {
+    String keyId = fields.keyId(json, where);
+    String eventType = fields.eventType(json, where);
+    String severity = fields.severity(json, where, true);
+    JsonObject details = fields.details(json, "details", where);
+    String canonical = EventTypes.canonical(eventType, Boolean.TRUE.equals(details.getValue("export")));
+    return new NewEvent(partnerId, keyId, eventType, canonical, severity,
+        fields.ip(json.getValue("source_ip"), "source_ip", where), fields.actor(json.getValue("actor"), "actor", where),
+        details, fields.occurredAt(json, where));
+  }
+
+  @Override
+  public int successStatus() {
+    return 201;
+  }
+
+  @Override
+  public JsonObject answer(JsonObject body, List<StoredEvent> stored) {
+    if (!batch) {
+      return new JsonObject().put("success", true).mergeIn(withAlerts(stored.get(0)));
+    }
+    JsonArray events = new JsonArray();
+    stored.forEach(e -> events.add(withAlerts(e)));
+    return new JsonObject().put("success", true).put("count", stored.size()).put("events", events);
+  }
+
+  /** No detector or rule runs before the answer yet, so none can have fired. */
+  private static JsonObject withAlerts(StoredEvent stored) {
+    return EventJson.of(stored).put("alerts_triggered", 0);
+  }
+}

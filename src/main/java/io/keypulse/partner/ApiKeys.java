@@ -1,0 +1,118 @@
+package io.keypulse.partner;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.security.MessageDigest;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** The api_keys table: minting, listing, revoking, and the lookup behind every authenticated call. */
+public final class ApiKeys {
+  private static final String INSERT = """
+      INSERT INTO api_keys (partner_id, name, prefix, key_hash, minted_by) VALUES ($1, $2, $3, $4, $5)
+      RETURNING id, name, prefix, status, minted_by, created_at, last_used_at
+      """;
+  private static final String LIST = """
+      SELECT id, name, prefix, status, minted_by, created_at, last_used_at FROM api_keys
+      WHERE partner_id = $1 ORDER BY id
+      """;
+  private static final String OWNER = "SELECT partner_id FROM api_keys WHERE id = $1";
+  private static final String LOCK_PARTNER = "SELECT id FROM partners WHERE id = $1 FOR UPDATE";
+  private static final String REVOKE = """
+      UPDATE api_keys SET status = 'revoked', revoked_at = now() WHERE id = $1 AND status = 'active'
+      """;
+  /** Marks the key used (at most once per cache period, since hits are cached) and says what it grants. */
+  private static final String AUTHENTICATE = """
+      UPDATE api_keys k SET last_used_at = CASE WHEN k.status = 'active' THEN now() ELSE k.last_used_at END
+      FROM partners p WHERE k.key_hash = $1 AND p.id = k.partner_id
+      RETURNING k.id, k.partner_id, k.key_hash, k.status, p.status AS partner_status, p.rate_limit_per_min
+      """;
+
+  /** Outcome of a revocation request. */
+  public enum Revocation { REVOKED, ALREADY_REVOKED, NOT_FOUND, LAST_ACTIVE_KEY }
+
+  private final Pool pool;
+
+  public ApiKeys(Pool pool) {
+    this.pool = pool;
+  }
+
+  static Future<ApiKeyInfo> insert(SqlClient client, String partnerId, String name, String apiKey, String mintedBy) {
+    Tuple row = Tuple.of(partnerId, name, Credentials.prefixOf(apiKey), Buffer.buffer(Credentials.hash(apiKey)), mintedBy);
+    return client.preparedQuery(INSERT).execute(row).map(rows -> info(rows.iterator().next()));
+  }
+
+  /** Mints a key for an existing partner; the caller shows it once and forgets it. */
+  public Future<ApiKeyInfo> mint(String partnerId, String name, String apiKey, String mintedBy) {
+    return insert(pool, partnerId, name, apiKey, mintedBy);
+  }
+
+  public Future<List<ApiKeyInfo>> list(String partnerId) {
+    return pool.preparedQuery(LIST).execute(Tuple.of(partnerId)).map(rows -> {
+      List<ApiKeyInfo> keys = new ArrayList<>();
+      rows.forEach(row -> keys.add(info(row)));
+      return keys;
+    });
+  }
+
+  /**
+   * Revokes one of the partner's keys. A partner may not revoke its last active key (it would lock
+   * itself out); an operator may ({@code allowLast}).
+   */
+  public Future<Revocation> revoke(String partnerId, long keyId, boolean allowLast) {
+    return pool.withTransaction(conn -> conn.preparedQuery(LOCK_PARTNER).execute(Tuple.of(partnerId))
+        .compose(locked -> conn.preparedQuery(LIST).execute(Tuple.of(partnerId)))
+        .compose(rows -> {
+          List<ApiKeyInfo> keys = new ArrayList<>();
+          rows.forEach(row -> keys.add(info(row)));
+          Optional<ApiKeyInfo> target = keys.stream().filter(k -> k.id() == keyId).findFirst();
+          long active = keys.stream().filter(k -> k.status().equals("active")).count();
+          if (target.isEmpty()) {
+            return Future.succeededFuture(Revocation.NOT_FOUND);
+          }
+          if (!target.get().status().equals("active")) {
+            return Future.succeededFuture(Revocation.ALREADY_REVOKED);
+          }
+          if (active == 1 && !allowLast) {
+            return Future.succeededFuture(Revocation.LAST_ACTIVE_KEY);
+          }
+          return conn.preparedQuery(REVOKE).execute(Tuple.of(keyId)).map(done -> Revocation.REVOKED);
+        }));
+  }
+
+  /** The partner a key belongs to, for operators who name a key by id alone. */
+  public Future<Optional<String>> ownerOf(long keyId) {
+    return pool.preparedQuery(OWNER).execute(Tuple.of(keyId))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getString(0)));
+  }
+
+  /** Finds what a presented key grants; empty if no such key exists. */
+  public Future<Optional<Credential>> authenticate(String apiKey) {
+    byte[] hash = Credentials.hash(apiKey);
+    return pool.preparedQuery(AUTHENTICATE).execute(Tuple.of(Buffer.buffer(hash))).map(rows -> {
+      if (rows.size() == 0) {
+        return Optional.empty();
+      }
+      Row row = rows.iterator().next();
+      // The index found the row by hash; confirm it in constant time all the same.
+      if (!MessageDigest.isEqual(hash, row.getBuffer("key_hash").getBytes())) {
+        return Optional.empty();
+      }
+      return Optional.of(new Credential(row.getLong("id"), row.getString("partner_id"), row.getString("status"),
+          row.getString("partner_status"), row.getInteger("rate_limit_per_min")));
+    });
+  }
+
+  private static ApiKeyInfo info(Row row) {
+    OffsetDateTime used = row.getOffsetDateTime("last_used_at");
+    return new ApiKeyInfo(row.getLong("id"), row.getString("name"), row.getString("prefix"), row.getString("status"),
+        row.getString("minted_by"), row.getOffsetDateTime("created_at").toInstant(),
+        used == null ? null : used.toInstant());
+  }
+}

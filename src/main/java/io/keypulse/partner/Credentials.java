@@ -1,0 +1,61 @@
+package io.keypulse.partner;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+/** Mints partner ids, API keys and webhook secrets; hashes keys for storage. */
+public final class Credentials {
+  public static final String PARTNER_KEY_PREFIX = "pk_live_";
+  public static final String OPERATOR_KEY_PREFIX = "kp_live_";
+  private static final String SECRET_PREFIX = "whsec_";
+  private static final String BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  private static final Pattern API_KEY = Pattern.compile("(pk|kp)_live_[0-9A-Za-z]{40}");
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private Credentials() {}
+
+  public static String newApiKey(String prefix) {
+    return prefix + base62(40);
+  }
+
+  public static String newWebhookSecret() {
+    return SECRET_PREFIX + base62(32);
+  }
+
+  public static String newPartnerId() {
+    byte[] raw = new byte[4];
+    RANDOM.nextBytes(raw);
+    return "p_" + HexFormat.of().formatHex(raw);
+  }
+
+  /** Shape check before any lookup: a malformed key costs no database round trip. */
+  public static boolean wellFormed(String apiKey) {
+    return apiKey != null && API_KEY.matcher(apiKey).matches();
+  }
+
+  /** Keys carry 238 bits of entropy, so one SHA-256 is enough (no slow KDF needed). */
+  public static byte[] hash(String apiKey) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(apiKey.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** What a listing may show of a key. */
+  public static String prefixOf(String apiKey) {
+    return apiKey.substring(0, 12);
+  }
+
+  private static String base62(int length) {
+    StringBuilder out = new StringBuilder(length);
+    for (int i = 0; i < length; i++) {
+      out.append(BASE62.charAt(RANDOM.nextInt(BASE62.length())));
+    }
+    return out.toString();
+  }
+}

@@ -1,0 +1,7 @@
+package io.keypulse.partner;
+
+import java.time.Instant;
+
+/** A partner as operators see it. */
+public record PartnerInfo(String id, String name, String status, Integer ratePerMinute, String webhookUrl,
+                          Instant createdAt, long activeKeys) {}

@@ -1,0 +1,72 @@
+package io.keypulse.partner;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The partners table: registration (partner + first key, one transaction) and plans. */
+public final class Partners {
+  private static final String INSERT_PARTNER =
+      "INSERT INTO partners (id, name, webhook_url, webhook_secret_enc) VALUES ($1, $2, $3, $4)";
+  private static final String SET_RATE_LIMIT = "UPDATE partners SET rate_limit_per_min = $2 WHERE id = $1";
+  private static final String SET_STATUS = "UPDATE partners SET status = $2 WHERE id = $1";
+  private static final String LIST = """
+      SELECT p.id, p.name, p.status, p.rate_limit_per_min, p.webhook_url, p.created_at,
+             count(k.id) FILTER (WHERE k.status = 'active') AS active_keys
+      FROM partners p LEFT JOIN api_keys k ON k.partner_id = p.id
+      WHERE p.id > $1 GROUP BY p.id ORDER BY p.id LIMIT $2
+      """;
+  private static final String UNIQUE_VIOLATION = "23505";
+
+  private final Pool pool;
+  private final SecretBox secrets;
+
+  public Partners(Pool pool, SecretBox secrets) {
+    this.pool = pool;
+    this.secrets = secrets;
+  }
+
+  public Future<Registration> register(String name, String webhookUrl) {
+    return attempt(name, webhookUrl, 3);
+  }
+
+  /** Partner ids are 32 random bits: a collision is rare but possible, so draw again. */
+  private Future<Registration> attempt(String name, String webhookUrl, int triesLeft) {
+    String partnerId = Credentials.newPartnerId();
+    String apiKey = Credentials.newApiKey(Credentials.PARTNER_KEY_PREFIX);
+    String secret = Credentials.newWebhookSecret();
+    return pool.withTransaction(conn -> conn.preparedQuery(INSERT_PARTNER)
+            .execute(Tuple.of(partnerId, name, webhookUrl, Buffer.buffer(secrets.seal(secret))))
+            .compose(done -> ApiKeys.insert(conn, partnerId, "default", apiKey, "registration")))
+        .map(key -> new Registration(partnerId, apiKey, secret))
+        .recover(failure -> failure instanceof PgException pg && UNIQUE_VIOLATION.equals(pg.getSqlState())
+            && triesLeft > 1 ? attempt(name, webhookUrl, triesLeft - 1) : Future.failedFuture(failure));
+  }
+
+  /** A plan: requests per minute per key, or null for the node default. False if no such partner. */
+  public Future<Boolean> setRateLimit(String partnerId, Integer perMinute) {
+    return pool.preparedQuery(SET_RATE_LIMIT).execute(Tuple.of(partnerId, perMinute)).map(r -> r.rowCount() == 1);
+  }
+
+  /** Partners in id order, after the given id (paging for operators). */
+  public Future<List<PartnerInfo>> list(String afterId, int limit) {
+    return pool.preparedQuery(LIST).execute(Tuple.of(afterId, limit)).map(rows -> {
+      List<PartnerInfo> out = new ArrayList<>();
+      for (Row r : rows) {
+        out.add(new PartnerInfo(r.getString("id"), r.getString("name"), r.getString("status"),
+            r.getInteger("rate_limit_per_min"), r.getString("webhook_url"),
+            r.getOffsetDateTime("created_at").toInstant(), r.getLong("active_keys")));
+      }
+      return out;
+    });
+  }
+
+  public Future<Boolean> setStatus(String partnerId, String status) {
+    return pool.preparedQuery(SET_STATUS).execute(Tuple.of(partnerId, status)).map(r -> r.rowCount() == 1);
+  }
+}
