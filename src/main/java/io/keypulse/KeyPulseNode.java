@@ -3,6 +3,7 @@ package io.keypulse;
 import io.keypulse.api.ApiSetup;
 import io.keypulse.api.ApiVerticle;
 import io.keypulse.api.CredentialCache;
+import io.keypulse.api.CredentialSyncVerticle;
 import io.keypulse.api.RateLimiter;
 import io.keypulse.bus.Codecs;
 import io.keypulse.cluster.ClusterSetup;
@@ -106,6 +107,7 @@ public final class KeyPulseNode implements AutoCloseable {
     List<String> deployments = new ArrayList<>();
     deployments.add(vertx.deployVerticle(
         new EventStoreVerticle(config.store(), Pools.write(vertx, config.pg(), pg), metrics)).await());
+    deployments.add(vertx.deployVerticle(new CredentialSyncVerticle(api.credentials())).await());
     int instances = config.http().instances() > 0 ? config.http().instances() : Runtime.getRuntime().availableProcessors();
     deployments.add(vertx.deployVerticle(() -> new ApiVerticle(api), new DeploymentOptions().setInstances(instances))
         .await());

@@ -2,8 +2,6 @@ package io.keypulse.api;
 
 import io.keypulse.admin.AdminRoutes;
 import io.keypulse.admin.ClusterView;
-import io.keypulse.bus.Addresses;
-import io.keypulse.bus.CredentialsChanged;
 import io.keypulse.config.Config;
 import io.keypulse.db.Pools;
 import io.keypulse.ops.OpsRoutes;
@@ -15,7 +13,6 @@ import io.keypulse.store.StatsQueries;
 import io.micrometer.core.instrument.Counter;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
@@ -73,10 +70,8 @@ public final class ApiVerticle extends VerticleBase {
     router.route().failureHandler(failures::handle);
     router.errorHandler(404, failures::handle).errorHandler(405, failures::handle);
 
-    MessageConsumer<CredentialsChanged> changes = vertx.eventBus().consumer(Addresses.CREDENTIALS_CHANGED,
-        msg -> setup.credentials().evictPartner(msg.body().partnerId()));
     server = vertx.createHttpServer(new HttpServerOptions().setHost(config.http().host())).requestHandler(router);
-    return Future.join(changes.completion(), server.listen(setup.port()));
+    return server.listen(setup.port());
   }
 
   /** Stops accepting, lets in-flight requests finish (up to the grace period). */

@@ -1,0 +1,108 @@
+package io.keypulse.admin;
+
+import static io.keypulse.testing.Api.bearer;
+import static io.keypulse.testing.Api.key;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keypulse.KeyPulseNode;
+import io.keypulse.testing.Api;
+import io.keypulse.testing.Api.Partner;
+import io.keypulse.testing.Api.Reply;
+import io.keypulse.testing.TestNode;
+import io.keypulse.testing.TestPostgres;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@DisplayName("Operator API")
+class AdminApiTest {
+  private static final String[] OPERATOR = {"Authorization", "Bearer test-admin-token"};
+  private KeyPulseNode node;
+  private Api api;
+
+  @BeforeAll
+  void start() {
+    node = TestNode.start(TestPostgres.freshDatabase());
+    api = new Api(node.port());
+  }
+
+  @AfterAll
+  void stop() {
+    node.close();
+  }
+
+  @Test
+  @DisplayName("needs the operator token; a partner key or a wrong token is 401")
+  void token() {
+    Partner p = api.register("Not An Operator");
+    assertThat(api.get("/admin/partners").status()).isEqualTo(401);
+    assertThat(api.get("/admin/partners", "Authorization", "Bearer wrong").status()).isEqualTo(401);
+    assertThat(api.get("/admin/partners", key(p.apiKey())).status()).isEqualTo(401);
+    assertThat(api.get("/admin/partners", "X-Admin-Token", "test-admin-token").status()).isEqualTo(200);
+  }
+
+  @Test
+  @DisplayName("an operator mints a kp_live_ key that works in both dialects, and revokes it")
+  void mintAndRevoke() {
+    Partner p = api.register("Operator Keys");
+    Reply minted = api.post("/admin/partners/" + p.partnerId() + "/keys", new JsonObject().put("name", "ops"), OPERATOR);
+    assertThat(minted.status()).isEqualTo(201);
+    String kp = minted.json().getString("api_key");
+    assertThat(kp).matches("kp_live_[A-Za-z0-9]{40}");
+
+    assertThat(api.post("/api/events", new JsonObject().put("key_id", "k").put("event_type", "x")
+        .put("severity", "nominal"), bearer(kp)).status()).isEqualTo(201);
+    assertThat(api.post("/api/v1/events/ingest", new JsonObject().put("key_id", "k").put("event_type", "x"),
+        key(kp)).status()).isEqualTo(202);
+
+    Reply revoked = api.delete("/admin/keys/" + minted.json().getLong("id"), OPERATOR);
+    assertThat(revoked.json().getBoolean("success")).isTrue();
+    assertThat(api.get("/api/events", bearer(kp)).status()).isEqualTo(403);
+    assertThat(api.post("/admin/partners/p_00000000/keys", new JsonObject(), OPERATOR).status()).isEqualTo(404);
+  }
+
+  @Test
+  @DisplayName("a suspended partner gets 403 until resumed; the partner list shows status and keys")
+  void suspend() {
+    Partner p = api.register("Suspended");
+    assertThat(api.put("/admin/partners/" + p.partnerId() + "/status", new JsonObject().put("status", "suspended"),
+        OPERATOR).status()).isEqualTo(200);
+    Reply refused = api.get("/api/events", key(p.apiKey()));
+    assertThat(refused.status()).isEqualTo(403);
+    assertThat(refused.json().getString("message")).contains("suspended");
+
+    JsonObject listed = api.get("/admin/partners", OPERATOR).array("partners").stream().map(JsonObject.class::cast)
+        .filter(x -> x.getString("id").equals(p.partnerId())).findFirst().orElseThrow();
+    assertThat(listed.getString("status")).isEqualTo("suspended");
+    assertThat(listed.getLong("active_keys")).isEqualTo(1);
+
+    api.put("/admin/partners/" + p.partnerId() + "/status", new JsonObject().put("status", "active"), OPERATOR);
+    assertThat(api.get("/api/events", key(p.apiKey())).status()).isEqualTo(200);
+  }
+
+  @Test
+  @DisplayName("plans take a positive integer or null; nonsense is 400")
+  void planValidation() {
+    Partner p = api.register("Plan Validation");
+    String path = "/admin/partners/" + p.partnerId() + "/plan";
+    assertThat(api.put(path, new JsonObject().put("rate_limit_per_min", -1), OPERATOR).status()).isEqualTo(400);
+    assertThat(api.put(path, new JsonObject().put("rate_limit_per_min", "lots"), OPERATOR).status()).isEqualTo(400);
+    assertThat(api.put(path, new JsonObject().put("rate_limit_per_min", 2000), OPERATOR).status()).isEqualTo(200);
+    assertThat(api.get("/api/events", key(p.apiKey())).header("X-RateLimit-Limit")).isEqualTo("2000");
+    assertThat(api.put(path, new JsonObject().putNull("rate_limit_per_min"), OPERATOR).status()).isEqualTo(200);
+    assertThat(api.get("/api/events", key(p.apiKey())).header("X-RateLimit-Limit")).isEqualTo("100000");
+  }
+
+  @Test
+  @DisplayName("the cluster view lists this node as a member")
+  void cluster() {
+    Reply r = api.get("/admin/cluster", OPERATOR);
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.array("members")).hasSize(1);
+    assertThat(r.array("members").getJsonObject(0).getBoolean("this_node")).isTrue();
+  }
+}

@@ -1,0 +1,55 @@
+package io.keypulse.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("Configuration")
+class ConfigLoaderTest {
+
+  @Test
+  @DisplayName("defaults come from conf/keypulse.yaml: port 8080, embedded Postgres, 100 requests a minute")
+  void defaults() {
+    Config c = ConfigLoader.load(Map.of(), Map.of());
+    assertThat(c.http().port()).isEqualTo(8080);
+    assertThat(c.pg().embedded()).isTrue();
+    assertThat(c.rateLimit().perMin()).isEqualTo(100);
+    assertThat(c.http().bodyLimitBytes()).isEqualTo(1024 * 1024);
+    assertThat(c.webhook().allowedCidrs()).isEmpty();
+  }
+
+  @Test
+  @DisplayName("the environment variables SPEC §9 names override the file, typed")
+  void environment() {
+    Config c = ConfigLoader.load(Map.of(
+        "KEYPULSE_HTTP_PORT", "9090",
+        "KEYPULSE_PG_URL", "postgresql://u:p@db:5432/kp",
+        "KEYPULSE_DATA_DIR", "/var/lib/keypulse",
+        "KEYPULSE_ADMIN_TOKEN", "t0k3n",
+        "KEYPULSE_RATE_LIMIT_PER_MIN", "250",
+        "KEYPULSE_CLUSTER_MEMBERS", "10.0.0.1:5701, 10.0.0.2:5701",
+        "KEYPULSE_WEBHOOK_ALLOWED_CIDRS", "127.0.0.0/8"), Map.of());
+    assertThat(c.http().port()).isEqualTo(9090);
+    assertThat(c.pg().embedded()).isFalse();
+    assertThat(c.pg().url()).isEqualTo("postgresql://u:p@db:5432/kp");
+    assertThat(c.dataDir().toString()).isEqualTo("/var/lib/keypulse");
+    assertThat(c.admin().token()).isEqualTo("t0k3n");
+    assertThat(c.rateLimit().perMin()).isEqualTo(250);
+    assertThat(c.cluster().members()).containsExactly("10.0.0.1:5701", "10.0.0.2:5701");
+    assertThat(c.webhook().allowedCidrs()).isEqualTo(List.of("127.0.0.0/8"));
+  }
+
+  @Test
+  @DisplayName("flags win over the environment; a malformed number or an unknown setting fails loudly")
+  void precedenceAndErrors() {
+    Config c = ConfigLoader.load(Map.of("KEYPULSE_HTTP_PORT", "9090"), Map.of("http.port", "7070"));
+    assertThat(c.http().port()).isEqualTo(7070);
+    assertThatThrownBy(() -> ConfigLoader.load(Map.of("KEYPULSE_HTTP_PORT", "eighty"), Map.of()))
+        .hasMessageContaining("http.port");
+    assertThatThrownBy(() -> ConfigLoader.load(Map.of(), Map.of("http.prot", 1))).hasMessageContaining("http.prot");
+  }
+}

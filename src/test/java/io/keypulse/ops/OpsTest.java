@@ -1,0 +1,61 @@
+package io.keypulse.ops;
+
+import static io.keypulse.testing.Api.key;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keypulse.KeyPulseNode;
+import io.keypulse.testing.Api;
+import io.keypulse.testing.Api.Reply;
+import io.keypulse.testing.TestNode;
+import io.keypulse.testing.TestPostgres;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@DisplayName("Health, readiness and metrics")
+class OpsTest {
+  private KeyPulseNode node;
+  private Api api;
+
+  @BeforeAll
+  void start() {
+    node = TestNode.start(TestPostgres.freshDatabase());
+    api = new Api(node.port());
+  }
+
+  @AfterAll
+  void stop() {
+    node.close();
+  }
+
+  @Test
+  @DisplayName("/health says the process is up and /ready checks database, migrations, cluster and serving")
+  void healthAndReady() {
+    assertThat(api.get("/health").json().getString("status")).isEqualTo("UP");
+    Reply ready = api.get("/ready");
+    assertThat(ready.status()).isEqualTo(200);
+    assertThat(ready.json().getString("outcome")).isEqualTo("UP");
+    assertThat(ready.array("checks").stream().map(c -> ((JsonObject) c).getString("id")))
+        .containsExactlyInAnyOrder("database", "migrations", "cluster", "serving");
+  }
+
+  @Test
+  @DisplayName("/metrics exposes ingest, group-commit, rejection and HTTP meters in Prometheus format")
+  void metrics() {
+    String k = api.register("Metrics").apiKey();
+    api.post("/api/v1/events/ingest", new JsonObject().put("event_type", "x").put("key_id", "k"), key(k));
+    api.get("/api/events?limit=nope", key(k));
+
+    String text = api.get("/metrics").raw();
+    assertThat(text).contains("# TYPE keypulse_ingest_events_total counter")
+        .contains("keypulse_ingest_events_total{dialect=\"partner\"} 1.0")
+        .contains("keypulse_store_flush_events_count")
+        .contains("keypulse_ingest_latency_seconds_bucket")
+        .contains("keypulse_http_rejected_total{status=\"400\"}")
+        .contains("vertx_http_server_requests_total");
+  }
+}

@@ -1,0 +1,107 @@
+package io.keypulse.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** A node in a process of its own (io.keypulse.Main), so tests can kill -9 it or send it SIGTERM. */
+public final class NodeProcess {
+  private static final Pattern READY = Pattern.compile("KeyPulse ready at http://[^:]+:(\\d+)");
+  private final Process process;
+  private final Path log;
+  private final int port;
+
+  private NodeProcess(Process process, Path log, int port) {
+    this.process = process;
+    this.log = log;
+    this.port = port;
+  }
+
+  /** Starts {@code java io.keypulse.Main args} with the test classpath and waits for its ready line. */
+  public static NodeProcess start(Map<String, String> env, String... args) {
+    try {
+      Path log = Files.createTempFile("keypulse-node-", ".log");
+      List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-Xmx512m", "-Dhazelcast.wait.seconds.before.join=0", "-cp", System.getProperty("java.class.path"),
+          "io.keypulse.Main"));
+      command.addAll(List.of(args));
+      ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+      pb.environment().putAll(env);
+      Process process = pb.start();
+      return new NodeProcess(process, log, awaitReady(process, log));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  /** kill -9: no shutdown hook, no flush, no goodbye. */
+  public void kill() {
+    process.destroyForcibly();
+    await(Duration.ofSeconds(30));
+  }
+
+  /** SIGTERM, then waits for the process to end; returns its exit code. */
+  public int terminate(Duration within) {
+    process.destroy();
+    return await(within);
+  }
+
+  public String output() {
+    try {
+      return Files.readString(log);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private int await(Duration within) {
+    try {
+      if (!process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)) {
+        process.destroyForcibly().waitFor();
+        throw new AssertionError("node did not stop within " + within + ":\n" + output());
+      }
+      return process.exitValue();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static int awaitReady(Process process, Path log) throws IOException {
+    Instant deadline = Instant.now().plusSeconds(90);
+    while (Instant.now().isBefore(deadline)) {
+      Matcher m = READY.matcher(Files.readString(log));
+      if (m.find()) {
+        return Integer.parseInt(m.group(1));
+      }
+      if (!process.isAlive()) {
+        throw new AssertionError("node exited with " + process.exitValue() + ":\n" + Files.readString(log));
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    process.destroyForcibly();
+    throw new AssertionError("node not ready within 90 s:\n" + Files.readString(log));
+  }
+}

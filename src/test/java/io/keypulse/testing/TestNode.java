@@ -1,0 +1,51 @@
+package io.keypulse.testing;
+
+import io.keypulse.KeyPulseNode;
+import io.keypulse.config.Config;
+import io.keypulse.config.ConfigLoader;
+import io.keypulse.db.PgTarget;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/** Starts real nodes for tests: real Postgres, real HTTP on a free port, a real Hazelcast member. */
+public final class TestNode {
+  private TestNode() {}
+
+  /** Settings every test node shares; generous limits unless a test is about limits. */
+  public static Map<String, Object> defaults(PgTarget pg, String clusterName) {
+    Map<String, Object> o = new LinkedHashMap<>();
+    o.put("pg.url", pg.url());
+    o.put("http.port", 0);
+    o.put("http.instances", 2);
+    o.put("data_dir", TestPostgres.tempDir("keypulse-node-").toString());
+    o.put("cluster.name", clusterName);
+    o.put("cluster.port", freePort());
+    o.put("rate_limit.per_min", 100_000);
+    o.put("rate_limit.register_per_min", 100_000);
+    o.put("admin.token", "test-admin-token");
+    o.put("secrets.master_key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+    return o;
+  }
+
+  public static KeyPulseNode start(PgTarget pg) {
+    return start(defaults(pg, "test-" + UUID.randomUUID()));
+  }
+
+  public static KeyPulseNode start(Map<String, Object> overrides) {
+    Config config = ConfigLoader.load(Map.of(), new HashMap<>(overrides));
+    return KeyPulseNode.start(config);
+  }
+
+  public static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
