@@ -4,6 +4,7 @@ import io.keypulse.api.ApiSetup;
 import io.keypulse.api.ApiVerticle;
 import io.keypulse.api.CredentialCache;
 import io.keypulse.api.CredentialSyncVerticle;
+import io.keypulse.api.RateLimitVerticle;
 import io.keypulse.api.RateLimiter;
 import io.keypulse.bus.Codecs;
 import io.keypulse.cluster.ClusterSetup;
@@ -108,6 +109,7 @@ public final class KeyPulseNode implements AutoCloseable {
     deployments.add(vertx.deployVerticle(
         new EventStoreVerticle(config.store(), Pools.write(vertx, config.pg(), pg), metrics)).await());
     deployments.add(vertx.deployVerticle(new CredentialSyncVerticle(api.credentials())).await());
+    deployments.add(vertx.deployVerticle(new RateLimitVerticle(api.limiter(), cluster.getHazelcastInstance())).await());
     int instances = config.http().instances() > 0 ? config.http().instances() : Runtime.getRuntime().availableProcessors();
     deployments.add(vertx.deployVerticle(() -> new ApiVerticle(api), new DeploymentOptions().setInstances(instances))
         .await());

@@ -74,8 +74,8 @@ final class Authenticator {
       return Future.failedFuture(new HttpProblem(403, "partner account suspended"));
     }
     int perMinute = c.ratePerMinute() != null ? c.ratePerMinute() : defaultPerMinute;
-    return limiter.take(ctx.vertx().getOrCreateContext(), "key:" + c.keyId(), perMinute).compose(quota -> {
-      quota.writeHeaders(ctx.response());
+    return limiter.take(ctx.vertx(), "key:" + c.keyId(), perMinute).compose(quota -> {
+      RateLimiter.writeHeaders(quota, ctx.response());
       if (quota.allowed()) {
         return Future.succeededFuture(new Caller(c.partnerId(), c.keyId()));
       }

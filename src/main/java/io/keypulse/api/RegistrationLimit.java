@@ -17,8 +17,8 @@ final class RegistrationLimit implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     String client = ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().hostAddress();
-    limiter.take(ctx.vertx().getOrCreateContext(), "register:" + client, perMinute).onSuccess(quota -> {
-      quota.writeHeaders(ctx.response());
+    limiter.take(ctx.vertx(), "register:" + client, perMinute).onSuccess(quota -> {
+      RateLimiter.writeHeaders(quota, ctx.response());
       if (quota.allowed()) {
         ctx.next();
       } else {

@@ -3,7 +3,6 @@ package io.keypulse.cluster;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.XmlConfigBuilder;
-import io.github.bucket4j.grid.hazelcast.HazelcastProxyManager;
 import io.keypulse.config.Config.Cluster;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,9 +13,6 @@ import java.util.List;
 
 /** Hazelcast's configuration: cluster.xml as the base, this node's name, address and members on top. */
 public final class ClusterSetup {
-  /** Bucket4j's serializers take type ids from here up. */
-  private static final int BUCKET4J_TYPE_IDS = 1000;
-
   private ClusterSetup() {}
 
   public static Config hazelcast(Cluster cluster) {
@@ -29,7 +25,6 @@ public final class ClusterSetup {
     join.getAutoDetectionConfig().setEnabled(false);
     List<String> members = cluster.members().isEmpty() ? List.of(cluster.host() + ":" + cluster.port()) : cluster.members();
     join.getTcpIpConfig().setEnabled(true).setMembers(members);
-    HazelcastProxyManager.addCustomSerializers(config.getSerializationConfig(), BUCKET4J_TYPE_IDS);
     return config;
   }
 
