@@ -37,6 +37,12 @@ public final class EventStoreVerticle extends VerticleBase {
 
   private record Pending(Message<Append> request, List<NewEvent> events) {}
 
+  /** Arrival buckets older than this no longer count towards events_24h. */
+  private static final String PRUNE_ARRIVALS =
+      "DELETE FROM stats_arrivals WHERE minute < now() - interval '25 hours'";
+  private static final long PRUNE_EVERY_MILLIS = 10 * 60_000;
+  private static final long OUTAGE_LOG_EVERY_MILLIS = 10_000;
+
   private final Config.Store config;
   private final Pool writePool;
   private final MeterRegistry metrics;
@@ -50,6 +56,8 @@ public final class EventStoreVerticle extends VerticleBase {
   private Promise<Void> drained;
   private DistributionSummary flushSizes;
   private Timer flushTimes;
+  private long lastOutageLog;
+  private long outageFailures;
 
   public EventStoreVerticle(Config.Store config, Pool writePool, MeterRegistry metrics) {
     this.config = config;
@@ -67,6 +75,8 @@ public final class EventStoreVerticle extends VerticleBase {
     Gauge.builder("keypulse.store.queue.events", () -> queuedEvents)
         .description("Events waiting for a group commit").register(metrics);
     consumer = vertx.eventBus().localConsumer(Addresses.STORE_APPEND, this::onAppend);
+    vertx.setPeriodic(PRUNE_EVERY_MILLIS, id -> writePool.query(PRUNE_ARRIVALS).execute()
+        .onFailure(e -> log.warn("could not prune stats_arrivals: {}", e.toString())));
     return consumer.completion();
   }
 
@@ -151,7 +161,7 @@ public final class EventStoreVerticle extends VerticleBase {
    */
   private void failed(List<Pending> group, Throwable cause) {
     if (PgFailures.unavailable(cause)) {
-      log.warn("group commit of {} requests failed, Postgres unavailable: {}", group.size(), cause.toString());
+      logOutage(cause);
       group.forEach(p -> p.request().fail(UNAVAILABLE, "database unavailable, retry shortly"));
       next();
     } else if (group.size() > 1) {
@@ -165,6 +175,16 @@ public final class EventStoreVerticle extends VerticleBase {
       log.error("could not store an event batch", cause);
       group.get(0).request().fail(500, "the event could not be stored");
       next();
+    }
+  }
+
+  /** During an outage every flush fails; say so every few seconds, not thousands of times. */
+  private void logOutage(Throwable cause) {
+    outageFailures++;
+    long now = System.currentTimeMillis();
+    if (now - lastOutageLog >= OUTAGE_LOG_EVERY_MILLIS) {
+      log.warn("Postgres unavailable, ingest answers 503 ({} failed flushes so far): {}", outageFailures, cause.toString());
+      lastOutageLog = now;
     }
   }
 
