@@ -1,9 +1,10 @@
 package io.keypulse;
 
+import com.hazelcast.core.HazelcastInstance;
 import io.keypulse.api.ApiSetup;
 import io.keypulse.api.ApiVerticle;
 import io.keypulse.api.CredentialCache;
-import io.keypulse.api.CredentialSyncVerticle;
+import io.keypulse.api.CacheSyncVerticle;
 import io.keypulse.api.RateLimitVerticle;
 import io.keypulse.api.RateLimiter;
 import io.keypulse.bus.Codecs;
@@ -14,6 +15,12 @@ import io.keypulse.db.EmbeddedPostgres;
 import io.keypulse.db.Migrations;
 import io.keypulse.db.PgTarget;
 import io.keypulse.db.Pools;
+import io.keypulse.detect.DetectRouter;
+import io.keypulse.detect.DetectSetup;
+import io.keypulse.detect.DetectStats;
+import io.keypulse.detect.DetectorVerticle;
+import io.keypulse.detect.PartnerSettingsCache;
+import io.keypulse.schedule.SchedulerVerticle;
 import io.keypulse.ops.Readiness;
 import io.keypulse.partner.SecretBox;
 import io.keypulse.store.EventStoreVerticle;
@@ -32,6 +39,7 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HexFormat;
@@ -48,6 +56,7 @@ import org.slf4j.LoggerFactory;
 public final class KeyPulseNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(KeyPulseNode.class);
   private static final long STOP_TIMEOUT_SECONDS = 60;
+  private static final Duration SETTLE_LIMIT = Duration.ofSeconds(30);
 
   private final Vertx vertx;
   private final EmbeddedPostgres embedded;
@@ -95,21 +104,33 @@ public final class KeyPulseNode implements AutoCloseable {
         .withMetrics(new MicrometerMetricsFactory(metrics))
         .buildClustered().await();
     Codecs.registerAll(vertx);
+    if (!ClusterSetup.awaitSettled(cluster.getHazelcastInstance(), SETTLE_LIMIT)) {
+      log.warn("cluster still rebalancing after {}; starting anyway", SETTLE_LIMIT);
+    }
     String adminToken = SecretFiles.configuredOrGenerated(config.admin().token(), config.dataDir(), "admin-token",
         KeyPulseNode::randomToken);
     SecretBox secrets = new SecretBox(SecretFiles.configuredOrGenerated(config.secrets().masterKey(),
         config.dataDir(), "master-key", SecretBox::newMasterKey));
     int port = config.http().port() > 0 ? config.http().port() : freePort();
     Clock clock = Clock.systemUTC();
+    HazelcastInstance hazelcast = cluster.getHazelcastInstance();
+    DetectRouter detectors = new DetectRouter(vertx, hazelcast, config.detect().shardsPerNode(),
+        config.detect().replyTimeoutMs());
+    DetectSetup detect = new DetectSetup(config, pg, hazelcast, new PartnerSettingsCache(), new DetectStats(metrics), clock);
     ApiSetup api = new ApiSetup(config, pg, port, metrics, secrets, adminToken,
-        new CredentialCache(config.auth().cacheSeconds(), clock),
-        new RateLimiter(cluster.getHazelcastInstance(), clock), cluster.getHazelcastInstance(), readiness, clock);
+        new CredentialCache(config.auth().cacheSeconds(), clock), new RateLimiter(hazelcast, clock), hazelcast,
+        readiness, clock, detectors, detect.stats());
 
+    // Deployed in dependency order; close() undeploys in reverse (HTTP first, the store last).
     List<String> deployments = new ArrayList<>();
     deployments.add(vertx.deployVerticle(
         new EventStoreVerticle(config.store(), Pools.write(vertx, config.pg(), pg), metrics)).await());
-    deployments.add(vertx.deployVerticle(new CredentialSyncVerticle(api.credentials())).await());
-    deployments.add(vertx.deployVerticle(new RateLimitVerticle(api.limiter(), cluster.getHazelcastInstance())).await());
+    for (int shard = 0; shard < config.detect().shardsPerNode(); shard++) {
+      deployments.add(vertx.deployVerticle(new DetectorVerticle(shard, detect, detectors)).await());
+    }
+    deployments.add(vertx.deployVerticle(new SchedulerVerticle(config, pg, hazelcast, detectors)).await());
+    deployments.add(vertx.deployVerticle(new CacheSyncVerticle(api.credentials(), detect.settings())).await());
+    deployments.add(vertx.deployVerticle(new RateLimitVerticle(api.limiter(), hazelcast)).await());
     int instances = config.http().instances() > 0 ? config.http().instances() : Runtime.getRuntime().availableProcessors();
     deployments.add(vertx.deployVerticle(() -> new ApiVerticle(api), new DeploymentOptions().setInstances(instances))
         .await());

@@ -4,6 +4,9 @@ import io.keypulse.admin.AdminRoutes;
 import io.keypulse.admin.ClusterView;
 import io.keypulse.config.Config;
 import io.keypulse.db.Pools;
+import io.keypulse.detect.AlertQueries;
+import io.keypulse.detect.PartnerSettingsStore;
+import io.keypulse.detect.Policy;
 import io.keypulse.ops.OpsRoutes;
 import io.keypulse.partner.ApiKeys;
 import io.keypulse.partner.Partners;
@@ -41,14 +44,17 @@ public final class ApiVerticle extends VerticleBase {
         Counter.builder("keypulse.ratelimit.rejected").description("Requests refused with 429")
             .register(setup.metrics()));
     IngestRoutes ingest = new IngestRoutes(new EventStoreClient(vertx, config.store().appendTimeoutSeconds()),
-        setup.metrics());
-    QueryRoutes queries = new QueryRoutes(new EventQueries(pool),
-        new KeyQueries(pool, config.detect().rotationPolicyDays(), Duration.ofHours(config.detect().learningHours())),
-        new StatsQueries(pool), config.ingest().maxKeyIdLength());
+        setup.detectors(), setup.metrics());
+    KeyQueries keys = new KeyQueries(pool, config.detect().rotationPolicyDays(),
+        Duration.ofHours(config.detect().learningHours()));
+    QueryRoutes queries = new QueryRoutes(new EventQueries(pool), keys, new StatsQueries(pool),
+        config.ingest().maxKeyIdLength());
+    DetectionRoutes detection = new DetectionRoutes(new PartnerSettingsStore(pool, Policy.defaults(config.detect())),
+        new AlertQueries(pool), keys, setup.detectors(), config.ingest().maxKeyIdLength());
     PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), new WebhookUrls());
     RegistrationLimit registrationLimit = new RegistrationLimit(setup.limiter(), config.rateLimit().registerPerMin());
-    AdminRoutes admin = new AdminRoutes(partners, apiKeys, setup.credentials(), new ClusterView(setup.hazelcast()),
-        setup.adminToken());
+    AdminRoutes admin = new AdminRoutes(partners, apiKeys, setup.credentials(),
+        new ClusterView(setup.hazelcast(), setup.detectStats()), setup.adminToken());
     Failures failures = new Failures(setup.metrics());
 
     Router router = Router.router(vertx);
@@ -65,6 +71,14 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/api/events").handler(auth.required()).handler(queries::events);
     router.get("/api/keys").handler(auth.required()).handler(queries::keys);
     router.get("/api/stats").handler(auth.optional()).handler(queries::stats);
+    router.patch("/api/keys/:key_id").handler(auth.required()).handler(detection::patchKey);
+    router.get("/api/alerts").handler(auth.required()).handler(detection::listAlerts);
+    router.post("/api/alerts/:id/ack").handler(auth.required()).handler(detection::ackAlert);
+    router.get("/api/v1/policies").handler(auth.required()).handler(detection::getPolicy);
+    router.put("/api/v1/policies").handler(auth.required()).handler(detection::putPolicy);
+    router.post("/api/v1/thresholds").handler(auth.required()).handler(detection::createThreshold);
+    router.get("/api/v1/thresholds").handler(auth.required()).handler(detection::listThresholds);
+    router.delete("/api/v1/thresholds/:id").handler(auth.required()).handler(detection::deleteThreshold);
     router.route("/admin/*").subRouter(admin.router(vertx));
     OpsRoutes.mount(router, vertx, pool, setup.hazelcast(), setup.readiness(), setup.metrics());
     router.route().failureHandler(failures::handle);

@@ -15,5 +15,9 @@ interface Dialect {
 
   int successStatus();
 
-  JsonObject answer(JsonObject body, List<StoredEvent> stored);
+  /** True when the answer reports alerts_triggered, so the request waits for the detectors. */
+  boolean waitsForDetection();
+
+  /** @param newAlerts per stored event, the alerts it raised (zeros when not waited for) */
+  JsonObject answer(JsonObject body, List<StoredEvent> stored, List<Integer> newAlerts);
 }

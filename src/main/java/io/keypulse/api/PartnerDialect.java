@@ -50,8 +50,8 @@ final class PartnerDialect implements Dialect {
         fields.actor(data.getValue("triggered_by"), "data.triggered_by", where));
     String severity = fields.severity(json, where, false);
     String canonical = EventTypes.canonical(eventType, Boolean.TRUE.equals(data.getValue("export")));
-    return new NewEvent(partnerId, keyId, eventType, canonical, severity == null ? "nominal" : severity, ip, actor,
-        data, fields.occurredAt(json, where));
+    return new NewEvent(partnerId, keyId, eventType, canonical, severity == null ? "nominal" : severity,
+        severity == null, ip, actor, data, fields.occurredAt(json, where));
   }
 
   @Override
@@ -60,7 +60,12 @@ final class PartnerDialect implements Dialect {
   }
 
   @Override
-  public JsonObject answer(JsonObject body, List<StoredEvent> stored) {
+  public boolean waitsForDetection() {
+    return false;
+  }
+
+  @Override
+  public JsonObject answer(JsonObject body, List<StoredEvent> stored, List<Integer> newAlerts) {
     if (body.getValue("data") instanceof JsonArray) {
       JsonArray ids = new JsonArray();
       stored.forEach(e -> ids.add("evt_" + e.id()));

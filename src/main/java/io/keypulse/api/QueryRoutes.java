@@ -65,7 +65,7 @@ final class QueryRoutes {
         .onFailure(ctx::fail);
   }
 
-  private static JsonObject key(KeyView k) {
+  static JsonObject key(KeyView k) {
     Instant rotationBase = k.lastRotated() != null ? k.lastRotated() : k.createdAt();
     return new JsonObject()
         .put("id", k.id())
@@ -79,7 +79,8 @@ final class QueryRoutes {
         .put("last_rotated", Times.iso(k.lastRotated()))
         .put("rotation_policy_days", k.rotationPolicyDays())
         .put("rotation_due_at", Times.iso(rotationBase.plus(k.rotationPolicyDays(), ChronoUnit.DAYS)))
-        .put("baseline_state", k.baselineState());
+        .put("baseline_state", k.baselineState())
+        .put("business_hours", k.businessHours());
   }
 
   private static JsonObject stats(Stats s) {

@@ -57,7 +57,7 @@ final class ReferenceDialect implements Dialect {
     String severity = fields.severity(json, where, true);
     JsonObject details = fields.details(json, "details", where);
     String canonical = EventTypes.canonical(eventType, Boolean.TRUE.equals(details.getValue("export")));
-    return new NewEvent(partnerId, keyId, eventType, canonical, severity,
+    return new NewEvent(partnerId, keyId, eventType, canonical, severity, false,
         fields.ip(json.getValue("source_ip"), "source_ip", where), fields.actor(json.getValue("actor"), "actor", where),
         details, fields.occurredAt(json, where));
   }
@@ -68,17 +68,20 @@ final class ReferenceDialect implements Dialect {
   }
 
   @Override
-  public JsonObject answer(JsonObject body, List<StoredEvent> stored) {
-    if (!batch) {
-      return new JsonObject().put("success", true).mergeIn(withAlerts(stored.get(0)));
-    }
-    JsonArray events = new JsonArray();
-    stored.forEach(e -> events.add(withAlerts(e)));
-    return new JsonObject().put("success", true).put("count", stored.size()).put("events", events);
+  public boolean waitsForDetection() {
+    return true;
   }
 
-  /** No detector or rule runs before the answer yet, so none can have fired. */
-  private static JsonObject withAlerts(StoredEvent stored) {
-    return EventJson.of(stored).put("alerts_triggered", 0);
+  @Override
+  public JsonObject answer(JsonObject body, List<StoredEvent> stored, List<Integer> newAlerts) {
+    if (!batch) {
+      return new JsonObject().put("success", true).mergeIn(EventJson.of(stored.get(0))
+          .put("alerts_triggered", newAlerts.get(0)));
+    }
+    JsonArray events = new JsonArray();
+    for (int i = 0; i < stored.size(); i++) {
+      events.add(EventJson.of(stored.get(i)).put("alerts_triggered", newAlerts.get(i)));
+    }
+    return new JsonObject().put("success", true).put("count", stored.size()).put("events", events);
   }
 }

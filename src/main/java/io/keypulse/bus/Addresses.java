@@ -18,6 +18,21 @@ public final class Addresses {
     return "keypulse.ratelimit." + memberUuid;
   }
 
+  /**
+   * Any node -> the detector shard that owns a key (or a partner): {@link DetectEvents} (reply
+   * {@link Detected}), {@link ProvisionCheck} (reply {@link ProvisionVerdict}), {@link KeyCommand}.
+   * The owner is the owner of the Hazelcast partition of the key; one address per member and shard.
+   */
+  public static String detect(String memberUuid, int shard) {
+    return "keypulse.detect." + memberUuid + "." + shard;
+  }
+
+  /** Detector shards -> every node: {@link AlertRaised}, once the alert is committed. */
+  public static final String ALERTS_RAISED = "keypulse.alerts.raised";
+
+  /** API -> every node: {@link PartnerSettingsChanged}, drop the cached policy and thresholds. */
+  public static final String PARTNER_SETTINGS_CHANGED = "keypulse.settings.changed";
+
   /** Any node -> every node: {@link CredentialsChanged}, drop cached API keys (revocation, plan change). */
   public static final String CREDENTIALS_CHANGED = "keypulse.auth.changed";
 }

@@ -21,6 +21,16 @@ public final class Codecs {
     bus.registerDefaultCodec(Committed.class, localOnly(Committed.class));
     bus.registerDefaultCodec(TakeToken.class, wire(TakeToken.class, TakeToken::toJson, TakeToken::fromJson));
     bus.registerDefaultCodec(Quota.class, wire(Quota.class, Quota::toJson, Quota::fromJson));
+    bus.registerDefaultCodec(DetectEvents.class, wire(DetectEvents.class, DetectEvents::toJson, DetectEvents::fromJson));
+    bus.registerDefaultCodec(Detected.class, wire(Detected.class, Detected::toJson, Detected::fromJson));
+    bus.registerDefaultCodec(ProvisionCheck.class,
+        wire(ProvisionCheck.class, ProvisionCheck::toJson, ProvisionCheck::fromJson));
+    bus.registerDefaultCodec(ProvisionVerdict.class,
+        wire(ProvisionVerdict.class, ProvisionVerdict::toJson, ProvisionVerdict::fromJson));
+    bus.registerDefaultCodec(KeyCommand.class, wire(KeyCommand.class, KeyCommand::toJson, KeyCommand::fromJson));
+    bus.registerDefaultCodec(PartnerSettingsChanged.class,
+        wire(PartnerSettingsChanged.class, PartnerSettingsChanged::toJson, PartnerSettingsChanged::fromJson));
+    bus.registerDefaultCodec(AlertRaised.class, wire(AlertRaised.class, AlertRaised::toJson, AlertRaised::fromJson));
     bus.registerDefaultCodec(CredentialsChanged.class,
         wire(CredentialsChanged.class, CredentialsChanged::toJson, CredentialsChanged::fromJson));
   }

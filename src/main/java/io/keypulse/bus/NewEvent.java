@@ -7,7 +7,8 @@ import java.time.Instant;
  * A validated event as both ingest dialects produce it, before it is stored.
  *
  * @param canonicalType create, rotate, access, export, delete, sign, policy, or null for custom types
+ * @param severityDerived true when the partner gave no severity: detection derives it from the score
  * @param occurredAt    event time given by the partner, or null for "the commit time"
  */
 public record NewEvent(String partnerId, String keyId, String eventType, String canonicalType, String severity,
-                       String sourceIp, String actor, JsonObject details, Instant occurredAt) {}
+                       boolean severityDerived, String sourceIp, String actor, JsonObject details, Instant occurredAt) {}

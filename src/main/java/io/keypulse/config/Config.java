@@ -13,6 +13,7 @@ public record Config(
     RateLimit rateLimit,
     Auth auth,
     Detect detect,
+    Schedule schedule,
     Admin admin,
     Secrets secrets,
     Cluster cluster,
@@ -37,7 +38,13 @@ public record Config(
 
   public record Auth(int cacheSeconds) {}
 
-  public record Detect(int rotationPolicyDays, int learningHours) {}
+  public record Detect(int rotationPolicyDays, int learningHours, double signingSpikeMultiplier,
+                       double signingSpikeCriticalMultiplier, int signingSpikeMinCount, double offHoursMaxSharePct,
+                       int offHoursMinHistory, int newSourceMinHistory, double provisioningSpikeMultiplier,
+                       int provisioningSpikeMinCount, int suppressionMinutes, int shardsPerNode, int checkpointSeconds,
+                       int idleEvictMinutes, int replyTimeoutMs) {}
+
+  public record Schedule(int rotationCheckSeconds, int rescueCheckSeconds, int rescueAfterSeconds) {}
 
   public record Admin(String token) {}
 

@@ -94,6 +94,9 @@ public final class ConfigLoader {
       if (defaultValue instanceof Integer) {
         return Integer.parseInt(raw.trim());
       }
+      if (defaultValue instanceof Double) {
+        return Double.parseDouble(raw.trim());
+      }
       if (defaultValue instanceof Long) {
         return Long.parseLong(raw.trim());
       }
@@ -120,7 +123,16 @@ public final class ConfigLoader {
             s.integer("ingest.max_future_skew_seconds")),
         new Config.RateLimit(s.integer("rate_limit.per_min"), s.integer("rate_limit.register_per_min")),
         new Config.Auth(s.integer("auth.cache_seconds")),
-        new Config.Detect(s.integer("detect.rotation_policy_days"), s.integer("detect.learning_hours")),
+        new Config.Detect(s.integer("detect.rotation_policy_days"), s.integer("detect.learning_hours"),
+            s.decimal("detect.signing_spike_multiplier"), s.decimal("detect.signing_spike_critical_multiplier"),
+            s.integer("detect.signing_spike_min_count"), s.decimal("detect.off_hours_max_share_pct"),
+            s.integer("detect.off_hours_min_history"), s.integer("detect.new_source_min_history"),
+            s.decimal("detect.provisioning_spike_multiplier"), s.integer("detect.provisioning_spike_min_count"),
+            s.integer("detect.suppression_minutes"), s.integer("detect.shards_per_node"),
+            s.integer("detect.checkpoint_seconds"), s.integer("detect.idle_evict_minutes"),
+            s.integer("detect.reply_timeout_ms")),
+        new Config.Schedule(s.integer("schedule.rotation_check_seconds"), s.integer("schedule.rescue_check_seconds"),
+            s.integer("schedule.rescue_after_seconds")),
         new Config.Admin(s.str("admin.token")),
         new Config.Secrets(s.str("secrets.master_key")),
         new Config.Cluster(s.str("cluster.name"), s.str("cluster.host"), s.integer("cluster.port"),
@@ -145,6 +157,14 @@ public final class ConfigLoader {
       Object value = raw(path);
       if (value instanceof Number n) {
         return n.intValue();
+      }
+      throw new IllegalArgumentException(path + " must be a number, got '" + value + "'");
+    }
+
+    double decimal(String path) {
+      Object value = raw(path);
+      if (value instanceof Number n) {
+        return n.doubleValue();
       }
       throw new IllegalArgumentException(path + " must be a number, got '" + value + "'");
     }

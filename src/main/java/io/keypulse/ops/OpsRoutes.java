@@ -26,7 +26,7 @@ public final class OpsRoutes {
             .onFailure(e -> p.complete(Status.KO(new JsonObject().put("error", String.valueOf(e.getMessage()))))))
         .register("migrations", p -> flag(p, readiness.isMigrated()))
         .register("cluster", p -> flag(p, hazelcast.getLifecycleService().isRunning()
-            && hazelcast.getCluster().getLocalMember() != null))
+            && hazelcast.getPartitionService().isLocalMemberSafe()))
         .register("serving", p -> flag(p, readiness.isServing())));
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
   }

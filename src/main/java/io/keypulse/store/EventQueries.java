@@ -12,8 +12,8 @@ import java.util.List;
 
 /** Reads of the events table: newest first, always scoped to one partner, cursor on id. */
 public final class EventQueries {
-  private static final String COLUMNS = "id, partner_id, key_id, event_type, canonical_type, severity, score, "
-      + "source_ip, actor, details, occurred_at, created_at";
+  static final String COLUMNS = "id, partner_id, key_id, event_type, canonical_type, severity, severity_derived, "
+      + "score, source_ip, actor, details, occurred_at, created_at";
 
   private final Pool pool;
 
@@ -49,10 +49,11 @@ public final class EventQueries {
     }
   }
 
-  static StoredEvent event(Row row) {
+  public static StoredEvent event(Row row) {
     Float score = row.getFloat("score");
     NewEvent event = new NewEvent(row.getString("partner_id"), row.getString("key_id"), row.getString("event_type"),
-        row.getString("canonical_type"), row.getString("severity"), row.getString("source_ip"),
+        row.getString("canonical_type"), row.getString("severity"), row.getBoolean("severity_derived"),
+        row.getString("source_ip"),
         row.getString("actor"), row.getJsonObject("details"), null);
     return new StoredEvent(row.getLong("id"), event, score == null ? null : score.doubleValue(),
         row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant());

@@ -22,14 +22,14 @@ final class EventWriter {
 
   private static final String APPEND = """
       WITH ins AS (
-        INSERT INTO events (partner_id, key_id, event_type, canonical_type, severity, source_ip, actor,
-                            details, occurred_at, created_at)
-        SELECT u.partner_id, u.key_id, u.event_type, u.canonical_type, u.severity, u.source_ip, u.actor,
-               u.details::jsonb, coalesce(u.occurred_at, statement_timestamp()), statement_timestamp()
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                    $8::text[], $9::timestamptz[])
-             WITH ORDINALITY AS u(partner_id, key_id, event_type, canonical_type, severity, source_ip, actor,
-                                  details, occurred_at, ord)
+        INSERT INTO events (partner_id, key_id, event_type, canonical_type, severity, severity_derived, source_ip,
+                            actor, details, occurred_at, created_at)
+        SELECT u.partner_id, u.key_id, u.event_type, u.canonical_type, u.severity, u.severity_derived, u.source_ip,
+               u.actor, u.details::jsonb, coalesce(u.occurred_at, statement_timestamp()), statement_timestamp()
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::text[],
+                    $9::text[], $10::timestamptz[])
+             WITH ORDINALITY AS u(partner_id, key_id, event_type, canonical_type, severity, severity_derived,
+                                  source_ip, actor, details, occurred_at, ord)
         ORDER BY u.ord
         RETURNING id, partner_id, key_id, canonical_type, severity, details, occurred_at, created_at
       ),
@@ -113,6 +113,7 @@ final class EventWriter {
     int n = events.size();
     String[] partner = new String[n], key = new String[n], type = new String[n], canonical = new String[n],
         severity = new String[n], ip = new String[n], actor = new String[n], details = new String[n];
+    Boolean[] derived = new Boolean[n];
     OffsetDateTime[] occurred = new OffsetDateTime[n];
     for (int i = 0; i < n; i++) {
       NewEvent e = events.get(i);
@@ -121,12 +122,13 @@ final class EventWriter {
       type[i] = e.eventType();
       canonical[i] = e.canonicalType();
       severity[i] = e.severity();
+      derived[i] = e.severityDerived();
       ip[i] = e.sourceIp();
       actor[i] = e.actor();
       details[i] = e.details().encode();
       occurred[i] = e.occurredAt() == null ? null : e.occurredAt().atOffset(ZoneOffset.UTC);
     }
-    return Tuple.of(partner, key, type, canonical, severity, ip, actor, details, occurred);
+    return Tuple.of(partner, key, type, canonical, severity, derived, ip, actor, details, occurred);
   }
 
   /** Ids come back ascending, and were assigned in input order (the insert is ORDER BY ord). */

@@ -9,13 +9,21 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /** Reads of the keys table, which every group commit keeps current. */
 public final class KeyQueries {
   private static final String LIST = """
       SELECT id, key_id, name, key_type, event_count, first_event_at, last_activity, created_event_at,
-             deleted_event_at, last_rotated, rotation_policy_days
+             deleted_event_at, last_rotated, rotation_policy_days, business_hours
       FROM keys WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3
+      """;
+
+  private static final String ONE = """
+      SELECT id, key_id, name, key_type, event_count, first_event_at, last_activity, created_event_at,
+             deleted_event_at, last_rotated, rotation_policy_days, business_hours
+      FROM keys WHERE partner_id = $1 AND key_id = $2
       """;
 
   private final Pool pool;
@@ -37,6 +45,23 @@ public final class KeyQueries {
     });
   }
 
+  /**
+   * Sets the given per-key settings (name, key_type, rotation_policy_days, business_hours; a null
+   * value clears one). Empty when the partner has no such key.
+   */
+  public Future<Optional<KeyView>> update(String partnerId, String keyId, Map<String, Object> settings) {
+    List<Object> params = new ArrayList<>(List.of(partnerId, keyId));
+    List<String> sets = new ArrayList<>();
+    settings.forEach((column, value) -> {
+      params.add(value);
+      sets.add(column + " = $" + params.size());
+    });
+    String sql = "UPDATE keys SET " + String.join(", ", sets) + " WHERE partner_id = $1 AND key_id = $2";
+    return pool.preparedQuery(sql).execute(Tuple.from(params))
+        .compose(done -> pool.preparedQuery(ONE).execute(Tuple.of(partnerId, keyId)))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(view(rows.iterator().next())));
+  }
+
   private KeyView view(Row row) {
     Instant first = instant(row, "first_event_at");
     Instant last = instant(row, "last_activity");
@@ -47,7 +72,8 @@ public final class KeyQueries {
     String baseline = Duration.between(first, last).compareTo(learningPeriod) >= 0 ? "ready" : "learning";
     return new KeyView(row.getLong("id"), row.getString("key_id"), row.getString("name"), row.getString("key_type"),
         isDeleted ? "deleted" : "active", row.getLong("event_count"), first, last, created != null ? created : first,
-        instant(row, "last_rotated"), policy != null ? policy : defaultRotationDays, baseline);
+        instant(row, "last_rotated"), policy != null ? policy : defaultRotationDays, baseline,
+        row.getJsonObject("business_hours"));
   }
 
   private static Instant instant(Row row, String column) {

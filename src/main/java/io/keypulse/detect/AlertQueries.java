@@ -1,0 +1,84 @@
+package io.keypulse.detect;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** A partner's alert history: newest first, cursor on id; and acknowledging an alert. */
+public final class AlertQueries {
+  private static final String COLUMNS = "id, key_id, rule, kind, severity, description, evidence, status, repeat_count, "
+      + "event_id, triggered_at, created_at, acked_at";
+  private static final String ACK = "UPDATE alerts SET status = 'acked', acked_at = coalesce(acked_at, now()) "
+      + "WHERE id = $1 AND partner_id = $2 RETURNING " + COLUMNS;
+
+  /** Filters of GET /api/alerts; null does not filter. */
+  public record Filter(String partnerId, String keyId, String rule, String severity, String status, Long beforeId,
+                       int limit) {}
+
+  public record Page(List<JsonObject> alerts, Long nextBeforeId) {}
+
+  private final Pool pool;
+
+  public AlertQueries(Pool pool) {
+    this.pool = pool;
+  }
+
+  public Future<Page> find(Filter f) {
+    List<Object> params = new ArrayList<>(List.of(f.partnerId()));
+    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM alerts WHERE partner_id = $1");
+    where(sql, params, "key_id = ", f.keyId());
+    where(sql, params, "rule = ", f.rule());
+    where(sql, params, "severity = ", f.severity());
+    where(sql, params, "status = ", f.status());
+    where(sql, params, "id < ", f.beforeId());
+    params.add(f.limit() + 1);
+    sql.append(" ORDER BY id DESC LIMIT $").append(params.size());
+    return pool.preparedQuery(sql.toString()).execute(Tuple.from(params)).map(rows -> {
+      List<JsonObject> alerts = new ArrayList<>();
+      rows.forEach(row -> alerts.add(json(row)));
+      boolean more = alerts.size() > f.limit();
+      List<JsonObject> page = more ? alerts.subList(0, f.limit()) : alerts;
+      return new Page(page, more ? page.get(page.size() - 1).getLong("id") : null);
+    });
+  }
+
+  /** Empty when the partner has no such alert. */
+  public Future<Optional<JsonObject>> ack(String partnerId, long id) {
+    return pool.preparedQuery(ACK).execute(Tuple.of(id, partnerId))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(json(rows.iterator().next())));
+  }
+
+  private static void where(StringBuilder sql, List<Object> params, String condition, Object value) {
+    if (value != null) {
+      params.add(value);
+      sql.append(" AND ").append(condition).append('$').append(params.size());
+    }
+  }
+
+  private static JsonObject json(Row r) {
+    return new JsonObject()
+        .put("id", r.getLong("id"))
+        .put("key_id", r.getString("key_id"))
+        .put("rule", r.getString("rule"))
+        .put("kind", r.getString("kind"))
+        .put("severity", r.getString("severity"))
+        .put("description", r.getString("description"))
+        .put("evidence", r.getJsonObject("evidence"))
+        .put("status", r.getString("status"))
+        .put("repeat_count", r.getInteger("repeat_count"))
+        .put("event_id", r.getLong("event_id"))
+        .put("triggered_at", iso(r, "triggered_at"))
+        .put("created_at", iso(r, "created_at"))
+        .put("acked_at", iso(r, "acked_at"));
+  }
+
+  private static String iso(Row r, String column) {
+    var t = r.getOffsetDateTime(column);
+    return t == null ? null : io.keypulse.api.Times.iso(t.toInstant());
+  }
+}

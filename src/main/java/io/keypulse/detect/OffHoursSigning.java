@@ -1,0 +1,48 @@
+package io.keypulse.detect;
+
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+
+/**
+ * off_hours_signing: a signing outside the key's business hours, or (with at least 100 signings in
+ * the last 7 days) in an hour of the day that held under 2 % of them.
+ */
+final class OffHoursSigning implements Detector {
+  private static final String RULE = "off_hours_signing";
+
+  @Override
+  public void check(Observation o, List<Finding> found) {
+    if (!o.is("sign") || o.learning()) {
+      return;
+    }
+    BusinessHours hours = o.businessHours();
+    if (hours != null) {
+      if (!hours.contains(Instant.ofEpochMilli(o.time()))) {
+        String local = Instant.ofEpochMilli(o.time()).atZone(hours.zone()).toLocalTime().withNano(0).toString();
+        found.add(Finding.anomaly(RULE, false, "Signing at " + local + " outside business hours (" + hours.describe() + ")",
+            Finding.evidence(hours.toJson(), local, "inside business hours", "business hours")));
+      }
+      return;
+    }
+    KeyState s = o.state();
+    long hour = s.signHours.bucketOf(o.time());
+    long total = s.signHours.sum(hour - 168, hour - 1);
+    if (total < o.policy().offHoursMinHistory()) {
+      return;
+    }
+    long sameHour = 0;
+    for (int day = 1; day <= 7; day++) {
+      sameHour += s.signHours.count(hour - 24L * day);
+    }
+    double sharePct = 100.0 * sameHour / total;
+    if (sharePct < o.policy().offHoursMaxSharePct()) {
+      int hourOfDay = Instant.ofEpochMilli(o.time()).atOffset(ZoneOffset.UTC).getHour();
+      String slot = String.format("%02d:00 UTC", hourOfDay);
+      found.add(Finding.anomaly(RULE, false, "Signing at " + slot + ", an hour holding " + Detector.round(sharePct)
+              + "% of this key's signings over 7 days",
+          Finding.evidence(total, sameHour, o.policy().offHoursMaxSharePct() + "% of signings", "previous 7 days, "
+              + slot).put("share_pct", Detector.round(sharePct))));
+    }
+  }
+}

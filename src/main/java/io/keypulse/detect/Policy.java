@@ -1,0 +1,27 @@
+package io.keypulse.detect;
+
+import io.keypulse.config.Config;
+
+/**
+ * A partner's detection policy: the node defaults (conf/keypulse.yaml, detect.*) with the fields the
+ * partner changed through PUT /api/v1/policies. Per-key overrides live with the key's state.
+ */
+public record Policy(double signingSpikeMultiplier, double signingSpikeCriticalMultiplier, int signingSpikeMinCount,
+                     double offHoursMaxSharePct, int offHoursMinHistory, int newSourceMinHistory,
+                     double provisioningSpikeMultiplier, int provisioningSpikeMinCount, int rotationPolicyDays,
+                     int suppressionMinutes, int learningHours, BusinessHours businessHours) {
+
+  public static Policy defaults(Config.Detect d) {
+    return new Policy(d.signingSpikeMultiplier(), d.signingSpikeCriticalMultiplier(), d.signingSpikeMinCount(),
+        d.offHoursMaxSharePct(), d.offHoursMinHistory(), d.newSourceMinHistory(), d.provisioningSpikeMultiplier(),
+        d.provisioningSpikeMinCount(), d.rotationPolicyDays(), d.suppressionMinutes(), d.learningHours(), null);
+  }
+
+  long learningMillis() {
+    return learningHours * 3_600_000L;
+  }
+
+  long suppressionMillis() {
+    return suppressionMinutes * 60_000L;
+  }
+}

@@ -1,0 +1,135 @@
+package io.keypulse.detect;
+
+import io.keypulse.bus.EventFacts;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.Tuple;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * Rebuilds a key's (or a partner's) state when a shard first needs it: the latest checkpoint, then
+ * the events committed after it, from the event log. Without a checkpoint, the key's most recent
+ * events (and its lifetime facts from the keys table) rebuild it.
+ */
+final class StateLoader {
+  private static final int PAGE = 20_000;
+  private static final String FACTS = FactsSql.COLUMNS;
+  private static final String CHECKPOINT = "SELECT last_event_id, encode(state, 'base64') AS state FROM detector_state "
+      + "WHERE owner = $1";
+  private static final String KEY_ROW = """
+      SELECT rotation_policy_days, business_hours, rotation_alerted_at, created_event_at, last_rotated
+      FROM keys WHERE partner_id = $1 AND key_id = $2
+      """;
+  private static final String AFTER = "SELECT " + FACTS + " FROM events WHERE partner_id = $1 AND key_id = $2 "
+      + "AND id > $3 ORDER BY id LIMIT " + PAGE;
+  private static final String RECENT = "SELECT * FROM (SELECT " + FACTS + " FROM events WHERE partner_id = $1 "
+      + "AND key_id = $2 ORDER BY id DESC LIMIT " + PAGE + ") recent ORDER BY id";
+  private static final String CREATIONS_AFTER = "SELECT id, occurred_at FROM events WHERE partner_id = $1 AND id > $2 "
+      + "AND canonical_type = 'create' ORDER BY id";
+  private static final String RECENT_CREATIONS = """
+      SELECT coalesce((SELECT max(id) FROM events WHERE partner_id = $1), 0) AS up_to,
+             array(SELECT created_event_at FROM keys WHERE partner_id = $1
+                   AND created_event_at > now() - interval '8 days') AS created
+      """;
+
+  /** A key's state as of its checkpoint, and the events to replay over it (in commit order). */
+  record LoadedKey(KeyState state, long checkpointedUpTo, List<EventFacts> replay) {}
+
+  record LoadedPartner(PartnerState state, long upTo) {}
+
+  private final Pool pool;
+
+  StateLoader(Pool pool) {
+    this.pool = pool;
+  }
+
+  Future<LoadedKey> key(String partnerId, String keyId) {
+    return checkpoint(owner(partnerId, keyId)).compose(cp -> {
+      KeyState state = cp == null ? new KeyState() : KeyStateCodec.read(cp.state());
+      long upTo = cp == null ? 0 : cp.lastEventId();
+      return settings(state, partnerId, keyId).compose(v -> cp == null
+          ? pool.preparedQuery(RECENT).execute(Tuple.of(partnerId, keyId)).map(StateLoader::facts)
+          : replayAfter(partnerId, keyId, upTo, new ArrayList<>()))
+          .map(replay -> new LoadedKey(state, upTo, replay));
+    });
+  }
+
+  /** Per-key overrides and the lifetime facts the keys table keeps (creation, last rotation). */
+  Future<Void> settings(KeyState state, String partnerId, String keyId) {
+    return pool.preparedQuery(KEY_ROW).execute(Tuple.of(partnerId, keyId)).map(rows -> {
+      if (rows.size() == 0) {
+        return null;
+      }
+      Row row = rows.iterator().next();
+      state.rotationPolicyDays = row.getInteger("rotation_policy_days");
+      Object hours = row.getValue("business_hours");
+      state.businessHours = hours instanceof JsonObject json ? BusinessHours.parse(json) : null;
+      state.rotationAlertedAt = Math.max(state.rotationAlertedAt, millis(row.getOffsetDateTime("rotation_alerted_at")));
+      state.createdAt = Math.max(state.createdAt, millis(row.getOffsetDateTime("created_event_at")));
+      state.lastRotatedAt = Math.max(state.lastRotatedAt, millis(row.getOffsetDateTime("last_rotated")));
+      return null;
+    });
+  }
+
+  Future<LoadedPartner> partner(String partnerId) {
+    return checkpoint("p:" + partnerId).compose(cp -> {
+      if (cp != null) {
+        PartnerState state = PartnerState.fromBytes(cp.state());
+        return pool.preparedQuery(CREATIONS_AFTER).execute(Tuple.of(partnerId, cp.lastEventId())).map(rows -> {
+          rows.forEach(r -> state.apply(r.getLong("id"), r.getOffsetDateTime("occurred_at").toInstant().toEpochMilli()));
+          return new LoadedPartner(state, Math.max(cp.lastEventId(), state.lastEventId));
+        });
+      }
+      return pool.preparedQuery(RECENT_CREATIONS).execute(Tuple.of(partnerId)).map(rows -> {
+        Row row = rows.iterator().next();
+        PartnerState state = new PartnerState();
+        for (OffsetDateTime created : row.getArrayOfOffsetDateTimes("created")) {
+          state.apply(0, created.toInstant().toEpochMilli());
+        }
+        state.lastEventId = row.getLong("up_to");
+        return new LoadedPartner(state, state.lastEventId);
+      });
+    });
+  }
+
+  static String owner(String partnerId, String keyId) {
+    return "k:" + partnerId + "/" + keyId;
+  }
+
+  private record Checkpoint(long lastEventId, byte[] state) {}
+
+  private Future<Checkpoint> checkpoint(String owner) {
+    return pool.preparedQuery(CHECKPOINT).execute(Tuple.of(owner)).map(rows -> {
+      if (rows.size() == 0) {
+        return null;
+      }
+      Row row = rows.iterator().next();
+      return new Checkpoint(row.getLong("last_event_id"), Base64.getMimeDecoder().decode(row.getString("state")));
+    });
+  }
+
+  private Future<List<EventFacts>> replayAfter(String partnerId, String keyId, long after, List<EventFacts> acc) {
+    return pool.preparedQuery(AFTER).execute(Tuple.of(partnerId, keyId, after)).compose(rows -> {
+      List<EventFacts> page = facts(rows);
+      acc.addAll(page);
+      return page.size() < PAGE ? Future.succeededFuture(acc)
+          : replayAfter(partnerId, keyId, page.get(page.size() - 1).id(), acc);
+    });
+  }
+
+  private static List<EventFacts> facts(RowSet<Row> rows) {
+    List<EventFacts> out = new ArrayList<>();
+    rows.forEach(r -> out.add(FactsSql.read(r)));
+    return out;
+  }
+
+  private static long millis(OffsetDateTime t) {
+    return FactsSql.millis(t);
+  }
+}
