@@ -46,6 +46,7 @@ public final class AdminRoutes {
     router.post("/partners/:id/keys").handler(this::mintKey);
     router.delete("/keys/:id").handler(this::revokeKey);
     router.get("/cluster").handler(this::clusterView);
+    router.get("/cluster/owner").handler(this::owner);
     return router;
   }
 
@@ -133,6 +134,16 @@ public final class AdminRoutes {
 
   private void clusterView(RoutingContext ctx) {
     ctx.json(cluster.describe().put("success", true));
+  }
+
+  /** Which member and shard hold a key's state: GET /admin/cluster/owner?partner_id=…&key_id=… */
+  private void owner(RoutingContext ctx) {
+    String partnerId = ctx.queryParams().get("partner_id");
+    String keyId = ctx.queryParams().get("key_id");
+    if (partnerId == null || keyId == null) {
+      throw HttpProblem.badRequest("partner_id and key_id are required");
+    }
+    ctx.json(cluster.ownerOf(partnerId, keyId).put("success", true));
   }
 
   private static JsonObject partner(PartnerInfo p) {

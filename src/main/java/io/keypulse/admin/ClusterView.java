@@ -2,6 +2,7 @@ package io.keypulse.admin;
 
 import com.hazelcast.cluster.Member;
 import com.hazelcast.core.HazelcastInstance;
+import io.keypulse.detect.DetectRouter;
 import io.keypulse.detect.DetectStats;
 import io.keypulse.schedule.SchedulerVerticle;
 import io.vertx.core.json.JsonArray;
@@ -19,6 +20,15 @@ public final class ClusterView {
 
   public int size() {
     return hazelcast.getCluster().getMembers().size();
+  }
+
+  JsonObject ownerOf(String partnerId, String keyId) {
+    var partition = hazelcast.getPartitionService().getPartition(DetectRouter.keyRoute(partnerId, keyId));
+    Member owner = partition.getOwner();
+    return new JsonObject().put("partition", partition.getPartitionId())
+        .put("member", owner == null ? null : owner.getUuid().toString())
+        .put("address", owner == null ? null : owner.getAddress().getHost() + ":" + owner.getAddress().getPort())
+        .put("this_node", owner != null && owner.localMember());
   }
 
   JsonObject describe() {

@@ -89,8 +89,9 @@ public final class DetectorVerticle extends VerticleBase {
     });
   }
 
+  /** Answers once the verdicts are committed: a caller told "2 alerts" can read them. */
   private Future<List<Integer>> detectAll(DetectEvents batch) {
-    List<Future<Integer>> results = new ArrayList<>();
+    List<Future<Detection>> results = new ArrayList<>();
     List<EventFacts> elsewhere = new ArrayList<>();
     for (EventFacts e : batch.events()) {
       if (!batch.forwarded() && !owns(DetectRouter.keyRoute(e.partnerId(), e.keyId()))) {
@@ -103,48 +104,52 @@ public final class DetectorVerticle extends VerticleBase {
     }
     Future<List<Integer>> forwarded = elsewhere.isEmpty() ? Future.succeededFuture(List.of())
         : router.send(elsewhere, true, batch.rescued());
-    return forwarded.compose(moved -> Future.join(new ArrayList<>(results.stream().filter(r -> r != null).toList()))
-        .transform(done -> {
+    List<Future<Detection>> mine = results.stream().filter(r -> r != null).toList();
+    return forwarded.compose(moved -> Future.join(new ArrayList<>(mine))
+        .transform(detected -> Future.join(mine.stream().filter(Future::succeeded).map(r -> r.result().committed())
+            .toList()))
+        .transform(committed -> {
           List<Integer> counts = new ArrayList<>();
           int next = 0;
-          for (Future<Integer> r : results) {
-            counts.add(r == null ? moved.get(next++) : r.succeeded() ? r.result() : 0);
+          for (Future<Detection> r : results) {
+            counts.add(r == null ? moved.get(next++) : r.succeeded() ? r.result().newAlerts() : 0);
           }
           return Future.succeededFuture(counts);
         }));
   }
 
-  /** An event announced by a message (not found during a load). */
-  private Future<Integer> detectArrived(KeySlot slot, EventFacts e, boolean rescued) {
+  /** An event announced by a message: maybe already detected during the key's load, or seen before. */
+  private Future<Detection> detectArrived(KeySlot slot, EventFacts e, boolean rescued) {
+    Detection replayed = slot.replayed.get(e.id());
+    if (replayed != null) {
+      return Future.succeededFuture(replayed);
+    }
     if (slot.seen(e.id())) {
-      return Future.succeededFuture(0);
+      return Future.succeededFuture(Detection.NONE);
     }
     if (slot.includes(e.id())) {
-      Integer counted = slot.replayed.get(e.id());
-      if (counted != null || !rescued) {
-        return Future.succeededFuture(counted == null ? 0 : counted);
-      }
-      // Counted by a checkpoint, but never scored: judge it without counting it again.
-      return detect(slot, e, true);
+      // Counted by a checkpoint. Unless it was never scored (rescued), there is nothing left to do;
+      // if it was not, judge it without counting it again.
+      return rescued ? detect(slot, e, true) : Future.succeededFuture(Detection.NONE);
     }
     return detect(slot, e, false);
   }
 
   /** During a load: scored events only rebuild the state; unscored ones are detected now. */
-  private java.util.function.Function<EventFacts, Future<Integer>> duringLoad(KeySlot slot) {
+  private java.util.function.Function<EventFacts, Future<Detection>> duringLoad(KeySlot slot) {
     return e -> {
       if (e.scored()) {
         return settings(e.partnerId()).map(s -> {
           slot.state.apply(e, s.thresholds());
           slot.remember(e.id());
-          return 0;
+          return Detection.NONE;
         });
       }
       return detect(slot, e, false);
     };
   }
 
-  private Future<Integer> detect(KeySlot slot, EventFacts e, boolean alreadyApplied) {
+  private Future<Detection> detect(KeySlot slot, EventFacts e, boolean alreadyApplied) {
     return settings(e.partnerId()).compose(s -> {
       long now = now();
       KeyDetector.Outcome outcome = detector.detect(e, slot.state, s.policy(), s.thresholds(), now, alreadyApplied);
@@ -159,7 +164,7 @@ public final class DetectorVerticle extends VerticleBase {
     });
   }
 
-  private int record(EventFacts e, KeyDetector.Outcome outcome, ProvisionVerdict provisioning) {
+  private Detection record(EventFacts e, KeyDetector.Outcome outcome, ProvisionVerdict provisioning) {
     List<Finding> alerts = new ArrayList<>(outcome.alerts());
     List<Finding> repeats = new ArrayList<>(outcome.repeats());
     double score = outcome.score();
@@ -168,9 +173,9 @@ public final class DetectorVerticle extends VerticleBase {
       (provisioning.outcome().equals("alert") ? alerts : repeats).add(f);
       score = Math.max(score, f.score());
     }
-    writer.add(new Verdict(e.id(), e.partnerId(), e.keyId(), score,
+    Future<Void> committed = writer.add(new Verdict(e.id(), e.partnerId(), e.keyId(), score,
         e.severityDerived() ? Verdict.severityOf(score) : null, alerts, repeats, Instant.ofEpochMilli(e.occurredAt())));
-    return alerts.size();
+    return new Detection(alerts.size(), committed);
   }
 
   private Future<ProvisionVerdict> provision(ProvisionCheck check) {

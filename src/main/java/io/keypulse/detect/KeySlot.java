@@ -17,13 +17,13 @@ final class KeySlot extends Slot {
   final String keyId;
   KeyState state;
   long loadedUpTo;
-  final Map<Long, Integer> replayed = new HashMap<>();
+  final Map<Long, Detection> replayed = new HashMap<>();
   private final StateLoader loader;
-  private final Function<KeySlot, Function<EventFacts, Future<Integer>>> detectDuringLoad;
+  private final Function<KeySlot, Function<EventFacts, Future<Detection>>> detectDuringLoad;
   private final Runnable onLoaded;
 
   KeySlot(String partnerId, String keyId, int partition, StateLoader loader,
-          Function<KeySlot, Function<EventFacts, Future<Integer>>> detectDuringLoad, Runnable onLoaded) {
+          Function<KeySlot, Function<EventFacts, Future<Detection>>> detectDuringLoad, Runnable onLoaded) {
     super(StateLoader.owner(partnerId, keyId), partition);
     this.partnerId = partnerId;
     this.keyId = keyId;
@@ -48,14 +48,14 @@ final class KeySlot extends Slot {
   }
 
   private Future<Void> replay(List<EventFacts> events) {
-    Function<EventFacts, Future<Integer>> detect = detectDuringLoad.apply(this);
+    Function<EventFacts, Future<Detection>> detect = detectDuringLoad.apply(this);
     Future<Void> chain = Future.succeededFuture();
     for (EventFacts e : events) {
       chain = chain.compose(v -> {
         loadedUpTo = Math.max(loadedUpTo, e.id());
-        return detect.apply(e).map(newAlerts -> {
+        return detect.apply(e).map(detection -> {
           if (!e.scored()) {
-            replayed.put(e.id(), newAlerts);
+            replayed.put(e.id(), detection);
           }
           return null;
         });

@@ -63,8 +63,8 @@ public final class PartnerSettingsStore {
   }
 
   public Future<Threshold> create(Threshold t) {
-    return pool.preparedQuery(CREATE).execute(Tuple.from(List.of(t.partnerId(), t.name(), t.eventType(),
-            t.keyId() == null ? Tuple.JSON_NULL : t.keyId(), t.threshold(), t.window(), t.warnAtPct())))
+    return pool.preparedQuery(CREATE).execute(Tuple.of(t.partnerId(), t.name(), t.eventType(), t.keyId(),
+            t.threshold(), t.window(), t.warnAtPct()))
         .map(rows -> threshold(rows.iterator().next()));
   }
 

@@ -79,11 +79,17 @@ final class VerdictWriter {
 
   record Checkpoint(String owner, long lastEventId, byte[] state) {}
 
-  private record Batch(List<Verdict> verdicts, List<Checkpoint> checkpoints) {}
+  private record Queued(Verdict verdict, Promise<Void> committed) {}
+
+  private record Batch(List<Queued> queued, List<Checkpoint> checkpoints) {
+    List<Verdict> verdicts() {
+      return queued.stream().map(Queued::verdict).toList();
+    }
+  }
 
   private final Vertx vertx;
   private final Pool pool;
-  private final ArrayDeque<Verdict> verdicts = new ArrayDeque<>();
+  private final ArrayDeque<Queued> verdicts = new ArrayDeque<>();
   private final ArrayDeque<Checkpoint> checkpoints = new ArrayDeque<>();
   private boolean writing;
   private boolean retrying;
@@ -94,14 +100,17 @@ final class VerdictWriter {
     this.pool = pool;
   }
 
-  void add(Verdict verdict) {
+  /** Queues a verdict; the future completes when it is committed (fails if it was given up). */
+  Future<Void> add(Verdict verdict) {
     if (verdicts.size() >= MAX_QUEUED) {
       // Unwritten verdicts leave their events unscored: the scheduler's rescue detects them again.
-      verdicts.poll();
+      verdicts.poll().committed().fail("verdict queue full");
       log.warn("verdict queue full; dropping the oldest (its event will be rescued)");
     }
-    verdicts.add(verdict);
+    Promise<Void> committed = Promise.promise();
+    verdicts.add(new Queued(verdict, committed));
     write();
+    return committed.future();
   }
 
   void checkpoint(Checkpoint checkpoint) {
@@ -127,7 +136,7 @@ final class VerdictWriter {
       return;
     }
     writing = true;
-    List<Verdict> nextVerdicts = take(verdicts);
+    List<Queued> nextVerdicts = take(verdicts);
     // A checkpoint may only commit with (or after) the scores of the events it includes.
     List<Checkpoint> nextCheckpoints = verdicts.isEmpty() ? take(checkpoints) : List.of();
     Batch batch = new Batch(nextVerdicts, nextCheckpoints);
@@ -135,6 +144,7 @@ final class VerdictWriter {
       writing = false;
       if (result.succeeded()) {
         result.result().forEach(alert -> vertx.eventBus().publish(Addresses.ALERTS_RAISED, alert));
+        batch.queued().forEach(q -> q.committed().complete());
       } else if (PgFailures.unavailable(result.cause())) {
         requeue(batch);
         retrying = true;
@@ -144,8 +154,9 @@ final class VerdictWriter {
         });
         return;
       } else {
-        log.error("could not write {} verdicts; their events stay unscored for the rescue", batch.verdicts().size(),
+        log.error("could not write {} verdicts; their events stay unscored for the rescue", batch.queued().size(),
             result.cause());
+        batch.queued().forEach(q -> q.committed().fail(result.cause()));
       }
       write();
     });
@@ -255,8 +266,8 @@ final class VerdictWriter {
   }
 
   private void requeue(Batch batch) {
-    for (int i = batch.verdicts().size() - 1; i >= 0; i--) {
-      verdicts.addFirst(batch.verdicts().get(i));
+    for (int i = batch.queued().size() - 1; i >= 0; i--) {
+      verdicts.addFirst(batch.queued().get(i));
     }
     for (int i = batch.checkpoints().size() - 1; i >= 0; i--) {
       checkpoints.addFirst(batch.checkpoints().get(i));

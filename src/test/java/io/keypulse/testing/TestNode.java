@@ -29,6 +29,11 @@ public final class TestNode {
     o.put("rate_limit.register_per_min", 100_000);
     o.put("admin.token", "test-admin-token");
     o.put("secrets.master_key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+    // Time-driven work at test speed.
+    o.put("schedule.rotation_check_seconds", 1);
+    o.put("schedule.rescue_check_seconds", 1);
+    o.put("schedule.rescue_after_seconds", 2);
+    o.put("detect.checkpoint_seconds", 1);
     return o;
   }
 
