@@ -124,7 +124,7 @@ public final class KeyPulseNode implements AutoCloseable {
     // Deployed in dependency order; close() undeploys in reverse (HTTP first, the store last).
     List<String> deployments = new ArrayList<>();
     deployments.add(vertx.deployVerticle(
-        new EventStoreVerticle(config.store(), Pools.write(vertx, config.pg(), pg), metrics)).await());
+        new EventStoreVerticle(config.store(), Pools.write(vertx, config.pg(), pg), detectors, metrics)).await());
     for (int shard = 0; shard < config.detect().shardsPerNode(); shard++) {
       deployments.add(vertx.deployVerticle(new DetectorVerticle(shard, detect, detectors)).await());
     }

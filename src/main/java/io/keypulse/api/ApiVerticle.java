@@ -44,7 +44,7 @@ public final class ApiVerticle extends VerticleBase {
         Counter.builder("keypulse.ratelimit.rejected").description("Requests refused with 429")
             .register(setup.metrics()));
     IngestRoutes ingest = new IngestRoutes(new EventStoreClient(vertx, config.store().appendTimeoutSeconds()),
-        setup.detectors(), setup.metrics());
+        setup.metrics());
     KeyQueries keys = new KeyQueries(pool, config.detect().rotationPolicyDays(),
         Duration.ofHours(config.detect().learningHours()));
     QueryRoutes queries = new QueryRoutes(new EventQueries(pool), keys, new StatsQueries(pool),

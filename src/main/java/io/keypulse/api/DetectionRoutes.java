@@ -157,8 +157,8 @@ final class DetectionRoutes {
       throw HttpProblem.badRequest("name is required: 1 to 100 characters");
     }
     Object type = body.getValue("event_type");
-    if (!(type instanceof String t) || !EventTypes.VALID.matcher(t).matches()) {
-      throw HttpProblem.badRequest("event_type is required and must match ^[a-z0-9_.:-]{1,64}$");
+    if (!(type instanceof String t) || !EventTypes.valid(t)) {
+      throw HttpProblem.badRequest("event_type is required and must match " + EventTypes.RULE);
     }
     Object key = body.getValue("key_id");
     if (key != null && (!(key instanceof String k) || k.isBlank() || k.length() > maxKeyIdLength)) {

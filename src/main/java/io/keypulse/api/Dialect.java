@@ -1,5 +1,6 @@
 package io.keypulse.api;
 
+import io.keypulse.bus.Detected;
 import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.StoredEvent;
 import io.vertx.core.json.JsonObject;
@@ -18,6 +19,6 @@ interface Dialect {
   /** True when the answer reports alerts_triggered, so the request waits for the detectors. */
   boolean waitsForDetection();
 
-  /** @param newAlerts per stored event, the alerts it raised (zeros when not waited for) */
-  JsonObject answer(JsonObject body, List<StoredEvent> stored, List<Integer> newAlerts);
+  /** @param detected per stored event, the alerts it raised and its score (zeros when not waited for) */
+  JsonObject answer(JsonObject body, List<StoredEvent> stored, Detected detected);
 }

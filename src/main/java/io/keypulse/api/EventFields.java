@@ -9,6 +9,7 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -42,8 +43,8 @@ final class EventFields {
 
   String eventType(JsonObject json, String where) {
     String value = requiredString(json, "event_type", where);
-    if (!EventTypes.VALID.matcher(value).matches()) {
-      throw bad(where, "event_type must match ^[a-z0-9_.:-]{1,64}$");
+    if (!EventTypes.valid(value)) {
+      throw bad(where, "event_type must match " + EventTypes.RULE);
     }
     return value;
   }
@@ -139,11 +140,17 @@ final class EventFields {
     return s;
   }
 
-  /** Null if Postgres can store the value as jsonb, else what is wrong with it. */
+  /** Null if Postgres can store the value as jsonb, else what is wrong with it. Walks the raw maps. */
   private static String storable(Object value, String path) {
     if (value instanceof JsonObject object) {
-      for (Map.Entry<String, Object> entry : object) {
-        if (!textStorable(entry.getKey())) {
+      return storable(object.getMap(), path);
+    }
+    if (value instanceof JsonArray array) {
+      return storable(array.getList(), path);
+    }
+    if (value instanceof Map<?, ?> map) {
+      for (Map.Entry<?, ?> entry : map.entrySet()) {
+        if (!textStorable(String.valueOf(entry.getKey()))) {
           return path + " has a key with a NUL character or invalid Unicode";
         }
         String problem = storable(entry.getValue(), path + "." + entry.getKey());
@@ -151,9 +158,9 @@ final class EventFields {
           return problem;
         }
       }
-    } else if (value instanceof JsonArray array) {
-      for (int i = 0; i < array.size(); i++) {
-        String problem = storable(array.getValue(i), path + "[" + i + "]");
+    } else if (value instanceof List<?> list) {
+      for (int i = 0; i < list.size(); i++) {
+        String problem = storable(list.get(i), path + "[" + i + "]");
         if (problem != null) {
           return problem;
         }

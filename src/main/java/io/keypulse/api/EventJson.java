@@ -3,7 +3,10 @@ package io.keypulse.api;
 import io.keypulse.bus.StoredEvent;
 import io.vertx.core.json.JsonObject;
 
-/** The one JSON shape of a stored event, used by ingest answers and queries alike. */
+/**
+ * The one JSON shape of a stored event, used by ingest answers and queries alike. Only scores of at
+ * least 0.1 are stored; an event without one scores 0.
+ */
 final class EventJson {
   private EventJson() {}
 
@@ -14,7 +17,7 @@ final class EventJson {
         .put("key_id", e.keyId())
         .put("event_type", e.eventType())
         .put("severity", e.severity())
-        .put("score", stored.score())
+        .put("score", stored.score() == null ? 0.0 : stored.score())
         .put("source_ip", e.sourceIp())
         .put("actor", e.actor())
         .put("details", e.details())

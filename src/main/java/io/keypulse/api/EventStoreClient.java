@@ -4,13 +4,12 @@ import io.keypulse.bus.Addresses;
 import io.keypulse.bus.Append;
 import io.keypulse.bus.Appended;
 import io.keypulse.bus.NewEvent;
-import io.keypulse.bus.StoredEvent;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import java.util.List;
 
-/** Hands events to this node's event store and waits for their commit. */
+/** Hands events to this node's event store and waits for their commit (and, if asked, their detection). */
 final class EventStoreClient {
   private final Vertx vertx;
   private final DeliveryOptions options;
@@ -20,8 +19,8 @@ final class EventStoreClient {
     this.options = new DeliveryOptions().setLocalOnly(true).setSendTimeout(timeoutSeconds * 1000L);
   }
 
-  Future<List<StoredEvent>> append(List<NewEvent> events) {
-    return vertx.eventBus().<Appended>request(Addresses.STORE_APPEND, new Append(events), options)
-        .map(reply -> reply.body().events());
+  Future<Appended> append(List<NewEvent> events, boolean awaitDetection) {
+    return vertx.eventBus().<Appended>request(Addresses.STORE_APPEND, new Append(events, awaitDetection), options)
+        .map(reply -> reply.body());
   }
 }

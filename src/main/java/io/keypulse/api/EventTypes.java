@@ -1,11 +1,10 @@
 package io.keypulse.api;
 
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /** Event types are free strings; these are the ones detection understands, in both dialects. */
 final class EventTypes {
-  static final Pattern VALID = Pattern.compile("[a-z0-9_.:-]{1,64}");
+  static final String RULE = "^[a-z0-9_.:-]{1,64}$";
 
   private static final Map<String, String> CANONICAL = Map.ofEntries(
       Map.entry("key_created", "create"), Map.entry("create", "create"),
@@ -17,6 +16,20 @@ final class EventTypes {
       Map.entry("policy_violation", "policy"), Map.entry("policy_change", "policy"));
 
   private EventTypes() {}
+
+  /** The documented shape, checked by hand: it runs for every event of every batch. */
+  static boolean valid(String type) {
+    if (type == null || type.isEmpty() || type.length() > 64) {
+      return false;
+    }
+    for (int i = 0; i < type.length(); i++) {
+      char c = type.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-')) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   /** The canonical type, or null for a custom type. An access flagged export=true is an export. */
   static String canonical(String eventType, boolean exportFlag) {

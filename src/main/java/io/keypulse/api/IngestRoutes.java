@@ -1,33 +1,27 @@
 package io.keypulse.api;
 
-import io.keypulse.bus.EventFacts;
-import io.keypulse.detect.DetectRouter;
+import io.keypulse.bus.Detected;
+import io.keypulse.bus.StoredEvent;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Collections;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The one ingest path: authenticated caller, a dialect's parse, group commit, then the events go to
- * their detector shards, and the dialect's answer. The reference dialect waits for the shards to
- * report alerts_triggered (up to detect.reply_timeout_ms; past that the event is still stored and
- * detected, and the answer says 0); the partner dialect answers 202 at once.
+ * The one ingest path: authenticated caller, a dialect's parse, group commit (after which the store
+ * hands the events to their detector shards), and the dialect's answer. The reference dialect waits
+ * for the shards to report alerts_triggered (up to detect.reply_timeout_ms; past that the event is
+ * still stored and detected, and the answer says 0); the partner dialect answers 202 at once.
  */
 final class IngestRoutes {
-  private static final Logger log = LoggerFactory.getLogger(IngestRoutes.class);
   private final EventStoreClient store;
-  private final DetectRouter detectors;
   private final MeterRegistry metrics;
 
-  IngestRoutes(EventStoreClient store, DetectRouter detectors, MeterRegistry metrics) {
+  IngestRoutes(EventStoreClient store, MeterRegistry metrics) {
     this.store = store;
-    this.detectors = detectors;
     this.metrics = metrics;
   }
 
@@ -40,16 +34,14 @@ final class IngestRoutes {
       Timer.Sample sample = Timer.start();
       var body = JsonBodies.object(ctx);
       var parsed = dialect.events(body, Caller.of(ctx).partnerId());
-      store.append(parsed)
-          .compose(stored -> {
+      store.append(parsed, dialect.waitsForDetection())
+          .map(appended -> {
+            List<StoredEvent> stored = appended.events();
             events.increment(stored.size());
             sample.stop(latency);
-            Future<List<Integer>> detected = detectors.detect(stored.stream().map(EventFacts::of).toList())
-                .onFailure(e -> log.warn("detection of {} events not confirmed: {}", stored.size(), e.toString()));
-            List<Integer> none = Collections.nCopies(stored.size(), 0);
-            return dialect.waitsForDetection()
-                ? detected.otherwise(none).map(counts -> dialect.answer(body, stored, counts))
-                : Future.succeededFuture(dialect.answer(body, stored, none));
+            Detected detected = appended.detected() != null ? appended.detected()
+                : new Detected(Collections.nCopies(stored.size(), 0), Collections.nCopies(stored.size(), 0.0));
+            return dialect.answer(body, stored, detected);
           })
           .onSuccess(answer -> {
             ctx.response().setStatusCode(dialect.successStatus());

@@ -1,5 +1,6 @@
 package io.keypulse.api;
 
+import io.keypulse.bus.Detected;
 import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.StoredEvent;
 import io.vertx.core.json.JsonArray;
@@ -65,7 +66,7 @@ final class PartnerDialect implements Dialect {
   }
 
   @Override
-  public JsonObject answer(JsonObject body, List<StoredEvent> stored, List<Integer> newAlerts) {
+  public JsonObject answer(JsonObject body, List<StoredEvent> stored, Detected detected) {
     if (body.getValue("data") instanceof JsonArray) {
       JsonArray ids = new JsonArray();
       stored.forEach(e -> ids.add("evt_" + e.id()));

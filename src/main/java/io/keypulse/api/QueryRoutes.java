@@ -33,8 +33,8 @@ final class QueryRoutes {
 
   void events(RoutingContext ctx) {
     String eventType = Params.text(ctx, "event_type", 64);
-    if (eventType != null && !EventTypes.VALID.matcher(eventType).matches()) {
-      throw HttpProblem.badRequest("event_type must match ^[a-z0-9_.:-]{1,64}$");
+    if (eventType != null && !EventTypes.valid(eventType)) {
+      throw HttpProblem.badRequest("event_type must match " + EventTypes.RULE);
     }
     EventFilter filter = new EventFilter(Caller.of(ctx).partnerId(), Params.text(ctx, "key_id", maxKeyIdLength),
         eventType, Params.oneOf(ctx, "severity", EventFields.SEVERITIES), Params.time(ctx, "since"),

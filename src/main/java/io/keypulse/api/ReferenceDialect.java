@@ -1,5 +1,6 @@
 package io.keypulse.api;
 
+import io.keypulse.bus.Detected;
 import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.StoredEvent;
 import io.vertx.core.json.JsonArray;
@@ -73,15 +74,19 @@ final class ReferenceDialect implements Dialect {
   }
 
   @Override
-  public JsonObject answer(JsonObject body, List<StoredEvent> stored, List<Integer> newAlerts) {
+  public JsonObject answer(JsonObject body, List<StoredEvent> stored, Detected detected) {
     if (!batch) {
-      return new JsonObject().put("success", true).mergeIn(EventJson.of(stored.get(0))
-          .put("alerts_triggered", newAlerts.get(0)));
+      return new JsonObject().put("success", true).mergeIn(event(stored, detected, 0));
     }
     JsonArray events = new JsonArray();
     for (int i = 0; i < stored.size(); i++) {
-      events.add(EventJson.of(stored.get(i)).put("alerts_triggered", newAlerts.get(i)));
+      events.add(event(stored, detected, i));
     }
     return new JsonObject().put("success", true).put("count", stored.size()).put("events", events);
+  }
+
+  private static JsonObject event(List<StoredEvent> stored, Detected detected, int i) {
+    return EventJson.of(stored.get(i)).put("score", detected.scores().get(i))
+        .put("alerts_triggered", detected.newAlerts().get(i));
   }
 }

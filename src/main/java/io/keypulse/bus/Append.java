@@ -2,5 +2,8 @@ package io.keypulse.bus;
 
 import java.util.List;
 
-/** Store these events, all or none, and answer with {@link Appended} once they are committed. */
-public record Append(List<NewEvent> events) {}
+/**
+ * Store these events, all or none, and answer with {@link Appended} once they are committed (and,
+ * when {@code awaitDetection}, once the detector shards have judged them).
+ */
+public record Append(List<NewEvent> events, boolean awaitDetection) {}

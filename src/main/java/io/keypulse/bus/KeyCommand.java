@@ -4,10 +4,11 @@ import io.vertx.core.json.JsonObject;
 
 /**
  * A command for the shard that owns a key: CHECK_ROTATION (the scheduler found it possibly
- * overdue) or RELOAD_SETTINGS (its per-key overrides changed).
+ * overdue), RELOAD_SETTINGS (its per-key overrides changed) or CATCH_UP (the scheduler found
+ * committed events of the key that no checkpoint covers yet: detect whatever the shard missed).
  */
 public record KeyCommand(String partnerId, String keyId, Type type) {
-  public enum Type { CHECK_ROTATION, RELOAD_SETTINGS }
+  public enum Type { CHECK_ROTATION, RELOAD_SETTINGS, CATCH_UP }
 
   JsonObject toJson() {
     return new JsonObject().put("partner_id", partnerId).put("key_id", keyId).put("type", type.name());

@@ -2,5 +2,10 @@ package io.keypulse.bus;
 
 import java.time.Instant;
 
-/** An event as committed: its id (increasing in commit order), event time and commit time. */
-public record StoredEvent(long id, NewEvent event, Double score, Instant occurredAt, Instant createdAt) {}
+/**
+ * An event as committed: its id (increasing in commit order), event time and commit time.
+ *
+ * @param previousId the id of the same key's previous event (0 for its first), when known at commit
+ */
+public record StoredEvent(long id, NewEvent event, Double score, Instant occurredAt, Instant createdAt,
+                          long previousId) {}

@@ -3,8 +3,7 @@ package io.keypulse.db;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.ClosedConnectionException;
-import java.net.ConnectException;
-import java.nio.channels.ClosedChannelException;
+import java.io.IOException;
 import java.util.concurrent.TimeoutException;
 
 /** Tells "Postgres is unreachable right now" (answer 503, try again) apart from real errors. */
@@ -13,8 +12,9 @@ public final class PgFailures {
 
   public static boolean unavailable(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof ConnectException || t instanceof ClosedChannelException || t instanceof ClosedConnectionException
-          || t instanceof ConnectTimeoutException || t instanceof TimeoutException) {
+      // Any I/O failure on the way to Postgres (refused, reset, closed) means: not reachable now.
+      if (t instanceof IOException || t instanceof ClosedConnectionException || t instanceof ConnectTimeoutException
+          || t instanceof TimeoutException) {
         return true;
       }
       if (t instanceof PgException pg && pg.getSqlState() != null && unavailableState(pg.getSqlState())) {

@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Where a key's (or a partner's) behavioural state lives: on the owner of its Hazelcast partition,
@@ -25,10 +26,15 @@ import java.util.Map;
  * or leave; this router always asks it, so messages follow the state.
  */
 public final class DetectRouter {
+  private static final int MAX_CACHED_ROUTES = 200_000;
   private final Vertx vertx;
   private final HazelcastInstance hazelcast;
   private final int shardsPerNode;
   private final DeliveryOptions options;
+  /** A route's partition never changes (only its owner does); hashing it is worth remembering. */
+  private final ConcurrentHashMap<String, Integer> partitionIds = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, String> addresses = new ConcurrentHashMap<>();
+  private volatile Partition[] partitions;
 
   public DetectRouter(Vertx vertx, HazelcastInstance hazelcast, int shardsPerNode, long timeoutMillis) {
     this.vertx = vertx;
@@ -46,47 +52,67 @@ public final class DetectRouter {
   }
 
   int partitionOf(String route) {
-    return hazelcast.getPartitionService().getPartition(route).getPartitionId();
+    Integer id = partitionIds.get(route);
+    if (id == null) {
+      id = hazelcast.getPartitionService().getPartition(route).getPartitionId();
+      if (partitionIds.size() >= MAX_CACHED_ROUTES) {
+        partitionIds.clear();
+      }
+      partitionIds.put(route, id);
+    }
+    return id;
   }
 
+  /** The shard address of the route's partition owner (a Partition's owner is always current). */
   public String addressOf(String route) {
-    Partition partition = hazelcast.getPartitionService().getPartition(route);
-    Member owner = partition.getOwner();
-    Member member = owner != null ? owner : hazelcast.getCluster().getLocalMember();
-    return Addresses.detect(member.getUuid().toString(), partition.getPartitionId() % shardsPerNode);
+    int id = partitionOf(route);
+    Member owner = partitions()[id].getOwner();
+    String member = (owner != null ? owner : hazelcast.getCluster().getLocalMember()).getUuid().toString();
+    int shard = id % shardsPerNode;
+    return addresses.computeIfAbsent(member + "/" + shard, k -> Addresses.detect(member, shard));
   }
 
-  /** Sends each event to its key's shard (one message per shard, order kept); new alerts per event. */
-  public Future<List<Integer>> detect(List<EventFacts> events) {
-    return send(events, false, false);
+  private Partition[] partitions() {
+    Partition[] known = partitions;
+    if (known == null) {
+      known = new Partition[hazelcast.getPartitionService().getPartitions().size()];
+      for (Partition p : hazelcast.getPartitionService().getPartitions()) {
+        known[p.getPartitionId()] = p;
+      }
+      partitions = known;
+    }
+    return known;
   }
 
-  /** For the scheduler: events found unscored long after their commit. */
-  public Future<List<Integer>> rescue(List<EventFacts> events) {
-    return send(events, false, true);
+  /** Sends each event to its key's shard (one message per shard, order kept): new alerts and score per event. */
+  public Future<Detected> detect(List<EventFacts> events) {
+    return send(events, false);
   }
 
-  Future<List<Integer>> send(List<EventFacts> events, boolean forwarded, boolean rescued) {
+  Future<Detected> send(List<EventFacts> events, boolean forwarded) {
     Map<String, List<Integer>> byShard = new LinkedHashMap<>();
     for (int i = 0; i < events.size(); i++) {
       EventFacts e = events.get(i);
       byShard.computeIfAbsent(addressOf(keyRoute(e.partnerId(), e.keyId())), a -> new ArrayList<>()).add(i);
     }
     Integer[] counts = new Integer[events.size()];
+    Double[] scores = new Double[events.size()];
     Arrays.fill(counts, 0);
+    Arrays.fill(scores, 0.0);
     List<Future<Void>> replies = new ArrayList<>();
     byShard.forEach((address, indexes) -> {
       List<EventFacts> group = indexes.stream().map(events::get).toList();
-      replies.add(vertx.eventBus().<Detected>request(address, new DetectEvents(group, forwarded, rescued), options)
+      replies.add(vertx.eventBus().<Detected>request(address, new DetectEvents(group, forwarded), options)
           .map(reply -> {
             for (int j = 0; j < indexes.size(); j++) {
               counts[indexes.get(j)] = reply.body().newAlerts().get(j);
+              scores[indexes.get(j)] = reply.body().scores().get(j);
             }
             return null;
           }));
     });
-    return Future.join(replies).transform(done -> done.succeeded() ? Future.succeededFuture(List.of(counts))
-        : Future.failedFuture(done.cause()));
+    return Future.join(replies).transform(done -> done.succeeded()
+        ? Future.succeededFuture(new Detected(List.of(counts), List.of(scores))) : Future.failedFuture(done.cause()));
   }
 
   Future<ProvisionVerdict> provisioning(ProvisionCheck check) {

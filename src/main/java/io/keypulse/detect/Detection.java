@@ -2,7 +2,7 @@ package io.keypulse.detect;
 
 import io.vertx.core.Future;
 
-/** What detecting one event produced: its new alerts, and when they (with its score) are committed. */
-record Detection(int newAlerts, Future<Void> committed) {
-  static final Detection NONE = new Detection(0, Future.succeededFuture());
+/** What detecting one event produced: its new alerts and score, and when they are committed. */
+record Detection(int newAlerts, double score, Future<Void> committed) {
+  static final Detection NONE = new Detection(0, 0, Future.succeededFuture());
 }

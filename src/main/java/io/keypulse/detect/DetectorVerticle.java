@@ -1,8 +1,5 @@
 package io.keypulse.detect;
 
-import com.hazelcast.partition.MigrationListener;
-import com.hazelcast.partition.MigrationState;
-import com.hazelcast.partition.ReplicaMigrationEvent;
 import io.keypulse.bus.Addresses;
 import io.keypulse.bus.DetectEvents;
 import io.keypulse.bus.Detected;
@@ -11,7 +8,6 @@ import io.keypulse.bus.KeyCommand;
 import io.keypulse.bus.ProvisionCheck;
 import io.keypulse.bus.ProvisionVerdict;
 import io.keypulse.db.Pools;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -19,6 +15,7 @@ import io.vertx.sqlclient.Pool;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -27,12 +24,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A detector shard: owns the behavioural state of the keys (and partners) whose Hazelcast
- * partitions this node owns and that map to this shard. Events of a key are detected one at a
- * time, in arrival order; verdicts and checkpoints go to Postgres in batches. When a partition
- * moves away, its keys are checkpointed and dropped; the new owner rebuilds them from Postgres.
+ * partitions this node owns and that map to this shard. Each key is detected in commit order,
+ * exactly once: an event whose predecessor the shard has not seen makes it catch up from the event
+ * log first, and an event at or below the key's watermark is not counted again. Verdicts and
+ * checkpoints go to Postgres in batches; a checkpoint's event id is the key's detection watermark.
  */
 public final class DetectorVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(DetectorVerticle.class);
+  /** Scores below this are stored as 0 (null): most events, which need no write at all. */
+  static final double SCORE_FLOOR = 0.1;
 
   private final int shard;
   private final DetectSetup setup;
@@ -44,6 +44,7 @@ public final class DetectorVerticle extends VerticleBase {
   private StateLoader loader;
   private VerdictWriter writer;
   private PartnerSettingsStore settingsStore;
+  private Partitions partitions;
   private UUID migrationListener;
 
   public DetectorVerticle(int shard, DetectSetup setup, DetectRouter router) {
@@ -59,8 +60,9 @@ public final class DetectorVerticle extends VerticleBase {
     writer = new VerdictWriter(vertx, pool);
     settingsStore = new PartnerSettingsStore(pool, Policy.defaults(setup.config().detect()));
     address = Addresses.detect(setup.hazelcast().getCluster().getLocalMember().getUuid().toString(), shard);
+    partitions = new Partitions(shard, setup.config().detect().shardsPerNode(), context, this::release);
+    migrationListener = setup.hazelcast().getPartitionService().addMigrationListener(partitions);
     vertx.setPeriodic(setup.config().detect().checkpointSeconds() * 1000L, id -> checkpointRound(false));
-    migrationListener = setup.hazelcast().getPartitionService().addMigrationListener(new Handover(context));
     return vertx.eventBus().consumer(address, this::onMessage).completion();
   }
 
@@ -75,7 +77,7 @@ public final class DetectorVerticle extends VerticleBase {
     Object body = msg.body();
     Future<?> answer;
     if (body instanceof DetectEvents d) {
-      answer = detectAll(d).map(Detected::new);
+      answer = detectAll(d);
     } else if (body instanceof ProvisionCheck c) {
       answer = provision(c);
     } else if (body instanceof KeyCommand k) {
@@ -90,77 +92,99 @@ public final class DetectorVerticle extends VerticleBase {
   }
 
   /** Answers once the verdicts are committed: a caller told "2 alerts" can read them. */
-  private Future<List<Integer>> detectAll(DetectEvents batch) {
-    List<Future<Detection>> results = new ArrayList<>();
+  private Future<Detected> detectAll(DetectEvents batch) {
+    Map<String, List<EventFacts>> byKey = new LinkedHashMap<>();
     List<EventFacts> elsewhere = new ArrayList<>();
     for (EventFacts e : batch.events()) {
-      if (!batch.forwarded() && !owns(DetectRouter.keyRoute(e.partnerId(), e.keyId()))) {
+      String route = DetectRouter.keyRoute(e.partnerId(), e.keyId());
+      if (!batch.forwarded() && !byKey.containsKey(route) && !owns(route)) {
         elsewhere.add(e);
-        results.add(null);
-        continue;
+      } else {
+        byKey.computeIfAbsent(route, r -> new ArrayList<>()).add(e);
       }
-      KeySlot slot = keySlot(e.partnerId(), e.keyId());
-      results.add(slot.enqueue(() -> detectArrived(slot, e, batch.rescued()), now()));
     }
-    Future<List<Integer>> forwarded = elsewhere.isEmpty() ? Future.succeededFuture(List.of())
-        : router.send(elsewhere, true, batch.rescued());
-    List<Future<Detection>> mine = results.stream().filter(r -> r != null).toList();
-    return forwarded.compose(moved -> Future.join(new ArrayList<>(mine))
-        .transform(detected -> Future.join(mine.stream().filter(Future::succeeded).map(r -> r.result().committed())
-            .toList()))
-        .transform(committed -> {
-          List<Integer> counts = new ArrayList<>();
-          int next = 0;
-          for (Future<Detection> r : results) {
-            counts.add(r == null ? moved.get(next++) : r.succeeded() ? r.result().newAlerts() : 0);
-          }
-          return Future.succeededFuture(counts);
-        }));
-  }
-
-  /** An event announced by a message: maybe already detected during the key's load, or seen before. */
-  private Future<Detection> detectArrived(KeySlot slot, EventFacts e, boolean rescued) {
-    Detection replayed = slot.replayed.get(e.id());
-    if (replayed != null) {
-      return Future.succeededFuture(replayed);
-    }
-    if (slot.seen(e.id())) {
-      return Future.succeededFuture(Detection.NONE);
-    }
-    if (slot.includes(e.id())) {
-      // Counted by a checkpoint. Unless it was never scored (rescued), there is nothing left to do;
-      // if it was not, judge it without counting it again.
-      return rescued ? detect(slot, e, true) : Future.succeededFuture(Detection.NONE);
-    }
-    return detect(slot, e, false);
-  }
-
-  /** During a load: scored events only rebuild the state; unscored ones are detected now. */
-  private java.util.function.Function<EventFacts, Future<Detection>> duringLoad(KeySlot slot) {
-    return e -> {
-      if (e.scored()) {
-        return settings(e.partnerId()).map(s -> {
-          slot.state.apply(e, s.thresholds());
-          slot.remember(e.id());
-          return Detection.NONE;
-        });
+    Map<Long, Future<Detection>> results = new HashMap<>();
+    byKey.forEach((route, events) -> {
+      KeySlot slot = keySlot(events.get(0).partnerId(), events.get(0).keyId());
+      Future<List<Detection>> done = slot.enqueue(() -> inOrder(slot, events, 0, new ArrayList<>()), now());
+      for (int i = 0; i < events.size(); i++) {
+        int at = i;
+        results.put(events.get(i).id(), done.map(list -> list.get(at)));
       }
-      return detect(slot, e, false);
-    };
+    });
+    Future<Detected> moved = elsewhere.isEmpty() ? Future.succeededFuture(new Detected(List.of(), List.of()))
+        : router.send(elsewhere, true);
+    return moved.compose(there -> Future.join(new ArrayList<>(results.values()))
+        .transform(detected -> Future.join(results.values().stream().filter(Future::succeeded)
+            .map(r -> r.result().committed()).toList()))
+        .transform(committed -> Future.succeededFuture(answer(batch.events(), results, elsewhere, there))));
   }
 
-  private Future<Detection> detect(KeySlot slot, EventFacts e, boolean alreadyApplied) {
+  private static Detected answer(List<EventFacts> events, Map<Long, Future<Detection>> results,
+                                 List<EventFacts> elsewhere, Detected there) {
+    List<Integer> counts = new ArrayList<>();
+    List<Double> scores = new ArrayList<>();
+    for (EventFacts e : events) {
+      int moved = elsewhere.indexOf(e);
+      Future<Detection> mine = results.get(e.id());
+      Detection d = mine != null && mine.succeeded() ? mine.result() : Detection.NONE;
+      counts.add(moved >= 0 ? there.newAlerts().get(moved) : d.newAlerts());
+      scores.add(moved >= 0 ? there.scores().get(moved) : d.score());
+    }
+    return new Detected(counts, scores);
+  }
+
+  /** One key's events of a message, one after the other. */
+  private Future<List<Detection>> inOrder(KeySlot slot, List<EventFacts> events, int next, List<Detection> done) {
+    if (next == events.size()) {
+      return Future.succeededFuture(done);
+    }
+    return arrived(slot, events.get(next)).compose(d -> {
+      done.add(d);
+      return inOrder(slot, events, next + 1, done);
+    });
+  }
+
+  /** An event announced by a message: detected after any of the key's events the shard missed. */
+  private Future<Detection> arrived(KeySlot slot, EventFacts e) {
+    if (e.id() <= slot.watermark()) {
+      return Future.succeededFuture(slot.recent.getOrDefault(e.id(), Detection.NONE));
+    }
+    if (!slot.anchored || e.previousId() > slot.watermark()) {
+      return catchUp(slot, e.id()).map(v -> slot.recent.getOrDefault(e.id(), Detection.NONE));
+    }
+    return detect(slot, e);
+  }
+
+  /** Detects, from the event log, every event of the key after its watermark up to {@code upTo}. */
+  private Future<Void> catchUp(KeySlot slot, long upTo) {
+    return loader.events(slot.partnerId, slot.keyId, slot.anchored, slot.watermark(), upTo).compose(missing -> {
+      slot.anchored = true;
+      setup.stats().replayed(missing.size());
+      Future<Void> chain = Future.succeededFuture();
+      for (EventFacts e : missing) {
+        chain = chain.compose(v -> e.id() <= slot.watermark() ? Future.succeededFuture() : detect(slot, e).mapEmpty());
+      }
+      boolean more = missing.size() == StateLoader.page();
+      return more ? chain.compose(v -> catchUp(slot, upTo)) : chain;
+    });
+  }
+
+  private Future<Detection> detect(KeySlot slot, EventFacts e) {
     return settings(e.partnerId()).compose(s -> {
       long now = now();
-      KeyDetector.Outcome outcome = detector.detect(e, slot.state, s.policy(), s.thresholds(), now, alreadyApplied);
-      slot.remember(e.id());
+      KeyDetector.Outcome outcome = detector.detect(e, slot.state, s.policy(), s.thresholds(), now);
       slot.dirty = true;
       setup.stats().detected(e.createdAt(), now);
       Future<ProvisionVerdict> provisioning = "create".equals(e.canonicalType())
           ? router.provisioning(new ProvisionCheck(e.partnerId(), e.id(), e.occurredAt()))
               .otherwise(ProvisionVerdict.NONE)
           : Future.succeededFuture(ProvisionVerdict.NONE);
-      return provisioning.map(p -> record(e, outcome, p));
+      return provisioning.map(p -> {
+        Detection d = record(e, outcome, p);
+        slot.recent.put(e.id(), d);
+        return d;
+      });
     });
   }
 
@@ -173,9 +197,12 @@ public final class DetectorVerticle extends VerticleBase {
       (provisioning.outcome().equals("alert") ? alerts : repeats).add(f);
       score = Math.max(score, f.score());
     }
+    if (score < SCORE_FLOOR && alerts.isEmpty() && repeats.isEmpty()) {
+      return new Detection(0, 0, Future.succeededFuture());
+    }
     Future<Void> committed = writer.add(new Verdict(e.id(), e.partnerId(), e.keyId(), score,
         e.severityDerived() ? Verdict.severityOf(score) : null, alerts, repeats, Instant.ofEpochMilli(e.occurredAt())));
-    return new Detection(alerts.size(), committed);
+    return new Detection(alerts.size(), score, committed);
   }
 
   private Future<ProvisionVerdict> provision(ProvisionCheck check) {
@@ -206,24 +233,32 @@ public final class DetectorVerticle extends VerticleBase {
     KeySlot slot = keySlot(c.partnerId(), c.keyId());
     return slot.enqueue(() -> switch (c.type()) {
       case RELOAD_SETTINGS -> loader.settings(slot.state, c.partnerId(), c.keyId()).map(v -> (Object) "ok");
-      case CHECK_ROTATION -> settings(c.partnerId()).map(s -> {
-        long now = now();
-        int days = slot.state.rotationPolicyDays != null ? slot.state.rotationPolicyDays : s.policy().rotationPolicyDays();
-        Finding f = RotationOverdue.due(slot.state, days, now, now);
-        if (f != null) {
-          slot.state.rotationAlertedAt = now;
-          slot.dirty = true;
-          writer.add(new Verdict(null, c.partnerId(), c.keyId(), 0, null, List.of(f), List.of(), Instant.ofEpochMilli(now)));
-        }
-        return (Object) (f != null ? "alerted" : "ok");
-      });
+      case CATCH_UP -> {
+        // Whatever it finds, the checkpoint that follows records the watermark the scheduler asked about.
+        slot.dirty = true;
+        yield catchUp(slot, Long.MAX_VALUE).map(v -> (Object) "ok");
+      }
+      case CHECK_ROTATION -> settings(c.partnerId()).map(s -> rotation(slot, s));
     }, now());
+  }
+
+  private Object rotation(KeySlot slot, PartnerSettings s) {
+    long now = now();
+    int days = slot.state.rotationPolicyDays != null ? slot.state.rotationPolicyDays : s.policy().rotationPolicyDays();
+    Finding f = RotationOverdue.due(slot.state, days, now, now);
+    if (f == null) {
+      return "ok";
+    }
+    slot.state.rotationAlertedAt = now;
+    slot.dirty = true;
+    writer.add(new Verdict(null, slot.partnerId, slot.keyId, 0, null, List.of(f), List.of(), Instant.ofEpochMilli(now)));
+    return "alerted";
   }
 
   private KeySlot keySlot(String partnerId, String keyId) {
     String route = DetectRouter.keyRoute(partnerId, keyId);
     return keys.computeIfAbsent(route, r -> new KeySlot(partnerId, keyId, router.partitionOf(r), loader,
-        this::duringLoad, () -> setup.stats().keyLoaded()));
+        () -> setup.stats().keyLoaded()));
   }
 
   private Future<PartnerSettings> settings(String partnerId) {
@@ -239,47 +274,42 @@ public final class DetectorVerticle extends VerticleBase {
   }
 
   /**
-   * Checkpoints dirty idle keys (all of them when {@code everything}, once their queued work ran),
-   * and drops keys idle for longer than detect.idle_evict_minutes.
+   * Checkpoints every dirty key through its own queue (so the snapshot is consistent), drops keys
+   * idle for detect.idle_evict_minutes; at stop, waits for all of it.
    */
-  private Future<Void> checkpointRound(boolean everything) {
+  private Future<Void> checkpointRound(boolean stopping) {
     long now = now();
     long idleLimit = setup.config().detect().idleEvictMinutes() * 60_000L;
     long bytes = 0;
     List<Future<?>> waits = new ArrayList<>();
     for (KeySlot slot : new ArrayList<>(keys.values())) {
-      bytes += slot.state == null ? 0 : slot.state.bytes();
-      if (everything) {
-        waits.add(slot.idle().andThen(done -> checkpoint(slot)));
-      } else if (slot.pending == 0 && slot.loaded()) {
-        checkpoint(slot);
-        if (now - slot.touched > idleLimit) {
-          drop(slot);
-        }
+      bytes += slot.loaded() ? slot.state.bytes() : 0;
+      if (slot.dirty || stopping) {
+        waits.add(slot.enqueue(() -> Future.succeededFuture(checkpoint(slot)), slot.touched));
+      } else if (slot.pending == 0 && now - slot.touched > idleLimit) {
+        drop(slot);
       }
     }
     for (PartnerSlot slot : new ArrayList<>(partners.values())) {
-      if (everything) {
-        waits.add(slot.idle().andThen(done -> checkpoint(slot)));
-      } else if (slot.pending == 0 && slot.loaded()) {
-        checkpoint(slot);
+      if (slot.dirty || stopping) {
+        waits.add(slot.enqueue(() -> Future.succeededFuture(checkpoint(slot)), slot.touched));
       }
     }
     setup.stats().shardBytes(shard, bytes);
     return Future.join(waits).mapEmpty();
   }
 
-  private void checkpoint(Slot slot) {
+  private Object checkpoint(Slot slot) {
     if (!slot.dirty || !slot.loaded()) {
-      return;
+      return null;
     }
     slot.dirty = false;
     if (slot instanceof KeySlot k) {
-      k.replayed.clear();
       writer.checkpoint(new VerdictWriter.Checkpoint(k.owner, k.state.lastEventId, KeyStateCodec.write(k.state)));
     } else if (slot instanceof PartnerSlot p) {
       writer.checkpoint(new VerdictWriter.Checkpoint(p.owner, p.state.lastEventId, p.state.toBytes()));
     }
+    return null;
   }
 
   private void drop(KeySlot slot) {
@@ -293,10 +323,7 @@ public final class DetectorVerticle extends VerticleBase {
   private void release(int partition) {
     for (KeySlot slot : new ArrayList<>(keys.values())) {
       if (slot.partition == partition) {
-        slot.idle().onComplete(done -> {
-          checkpoint(slot);
-          drop(slot);
-        });
+        slot.enqueue(() -> Future.succeededFuture(checkpoint(slot)), slot.touched).onComplete(done -> drop(slot));
       }
     }
     partners.values().removeIf(slot -> {
@@ -306,30 +333,5 @@ public final class DetectorVerticle extends VerticleBase {
       }
       return false;
     });
-  }
-
-  private final class Handover implements MigrationListener {
-    private final Context shardContext;
-
-    Handover(Context shardContext) {
-      this.shardContext = shardContext;
-    }
-
-    @Override
-    public void migrationStarted(MigrationState state) {}
-
-    @Override
-    public void migrationFinished(MigrationState state) {}
-
-    @Override
-    public void replicaMigrationCompleted(ReplicaMigrationEvent event) {
-      if (event.getReplicaIndex() == 0 && event.getSource() != null && event.getSource().localMember()
-          && event.getPartitionId() % setup.config().detect().shardsPerNode() == shard) {
-        shardContext.runOnContext(v -> release(event.getPartitionId()));
-      }
-    }
-
-    @Override
-    public void replicaMigrationFailed(ReplicaMigrationEvent event) {}
   }
 }

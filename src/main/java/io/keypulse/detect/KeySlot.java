@@ -1,34 +1,35 @@
 package io.keypulse.detect;
 
-import io.keypulse.bus.EventFacts;
 import io.vertx.core.Future;
-import java.util.HashMap;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
- * A key in its shard. Loading rebuilds the state from the checkpoint and the events after it;
- * events of the replay that were never scored are detected then, and their alert counts kept for
- * the messages that announced them and arrive after the load.
+ * A key in its shard: its state (whose lastEventId is the key's detection watermark: every event
+ * of the key up to it has been detected, in commit order) and what recent events produced, for
+ * messages that announce an event the shard already caught up on.
  */
 final class KeySlot extends Slot {
+  private static final int RECENT = 64;
   final String partnerId;
   final String keyId;
   KeyState state;
-  long loadedUpTo;
-  final Map<Long, Detection> replayed = new HashMap<>();
+  /** False until a checkpoint or a first catch-up said where the key's history starts. */
+  boolean anchored;
+  final Map<Long, Detection> recent = new LinkedHashMap<>(16, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Long, Detection> eldest) {
+      return size() > RECENT;
+    }
+  };
   private final StateLoader loader;
-  private final Function<KeySlot, Function<EventFacts, Future<Detection>>> detectDuringLoad;
   private final Runnable onLoaded;
 
-  KeySlot(String partnerId, String keyId, int partition, StateLoader loader,
-          Function<KeySlot, Function<EventFacts, Future<Detection>>> detectDuringLoad, Runnable onLoaded) {
+  KeySlot(String partnerId, String keyId, int partition, StateLoader loader, Runnable onLoaded) {
     super(StateLoader.owner(partnerId, keyId), partition);
     this.partnerId = partnerId;
     this.keyId = keyId;
     this.loader = loader;
-    this.detectDuringLoad = detectDuringLoad;
     this.onLoaded = onLoaded;
   }
 
@@ -39,32 +40,15 @@ final class KeySlot extends Slot {
 
   @Override
   Future<Void> load() {
-    return loader.key(partnerId, keyId).compose(loadedKey -> {
-      state = loadedKey.state();
-      loadedUpTo = loadedKey.checkpointedUpTo();
+    return loader.key(partnerId, keyId).map(loaded -> {
+      state = loaded.state();
+      anchored = loaded.checkpointed();
       onLoaded.run();
-      return replay(loadedKey.replay());
+      return null;
     });
   }
 
-  private Future<Void> replay(List<EventFacts> events) {
-    Function<EventFacts, Future<Detection>> detect = detectDuringLoad.apply(this);
-    Future<Void> chain = Future.succeededFuture();
-    for (EventFacts e : events) {
-      chain = chain.compose(v -> {
-        loadedUpTo = Math.max(loadedUpTo, e.id());
-        return detect.apply(e).map(detection -> {
-          if (!e.scored()) {
-            replayed.put(e.id(), detection);
-          }
-          return null;
-        });
-      });
-    }
-    return chain;
-  }
-
-  boolean includes(long eventId) {
-    return eventId <= loadedUpTo;
+  long watermark() {
+    return state.lastEventId;
   }
 }

@@ -3,9 +3,7 @@ package io.keypulse.detect;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.zip.CRC32C;
 
 /**
  * The most recently seen values (IPs, actors) of a key, bounded: up to {@code capacity} 32-bit
@@ -20,10 +18,14 @@ final class RecentSet {
     this.capacity = capacity;
   }
 
+  /** String's cached hash, mixed (murmur3's finalizer) so that similar values spread. */
   static int fingerprint(String value) {
-    CRC32C crc = new CRC32C();
-    crc.update(value.getBytes(StandardCharsets.UTF_8));
-    return (int) crc.getValue();
+    int h = value.hashCode();
+    h ^= h >>> 16;
+    h *= 0x85ebca6b;
+    h ^= h >>> 13;
+    h *= 0xc2b2ae35;
+    return h ^ (h >>> 16);
   }
 
   boolean contains(String value) {

@@ -13,9 +13,10 @@ import java.util.Base64;
 import java.util.List;
 
 /**
- * Rebuilds a key's (or a partner's) state when a shard first needs it: the latest checkpoint, then
- * the events committed after it, from the event log. Without a checkpoint, the key's most recent
- * events (and its lifetime facts from the keys table) rebuild it.
+ * Rebuilds a key's (or a partner's) state when a shard first needs it: the latest checkpoint. The
+ * shard then catches up on the events committed after it, from the event log, in commit order.
+ * Without a checkpoint, the key's most recent events (and its lifetime facts from the keys table)
+ * rebuild it.
  */
 final class StateLoader {
   private static final int PAGE = 20_000;
@@ -27,9 +28,9 @@ final class StateLoader {
       FROM keys WHERE partner_id = $1 AND key_id = $2
       """;
   private static final String AFTER = "SELECT " + FACTS + " FROM events WHERE partner_id = $1 AND key_id = $2 "
-      + "AND id > $3 ORDER BY id LIMIT " + PAGE;
+      + "AND id > $3 AND id <= $4 ORDER BY id LIMIT " + PAGE;
   private static final String RECENT = "SELECT * FROM (SELECT " + FACTS + " FROM events WHERE partner_id = $1 "
-      + "AND key_id = $2 ORDER BY id DESC LIMIT " + PAGE + ") recent ORDER BY id";
+      + "AND key_id = $2 AND id <= $3 ORDER BY id DESC LIMIT " + PAGE + ") recent ORDER BY id";
   private static final String CREATIONS_AFTER = "SELECT id, occurred_at FROM events WHERE partner_id = $1 AND id > $2 "
       + "AND canonical_type = 'create' ORDER BY id";
   private static final String RECENT_CREATIONS = """
@@ -38,8 +39,8 @@ final class StateLoader {
                    AND created_event_at > now() - interval '8 days') AS created
       """;
 
-  /** A key's state as of its checkpoint, and the events to replay over it (in commit order). */
-  record LoadedKey(KeyState state, long checkpointedUpTo, List<EventFacts> replay) {}
+  /** A key's state as of its checkpoint (an empty state if it has none). */
+  record LoadedKey(KeyState state, boolean checkpointed) {}
 
   record LoadedPartner(PartnerState state, long upTo) {}
 
@@ -52,12 +53,25 @@ final class StateLoader {
   Future<LoadedKey> key(String partnerId, String keyId) {
     return checkpoint(owner(partnerId, keyId)).compose(cp -> {
       KeyState state = cp == null ? new KeyState() : KeyStateCodec.read(cp.state());
-      long upTo = cp == null ? 0 : cp.lastEventId();
-      return settings(state, partnerId, keyId).compose(v -> cp == null
-          ? pool.preparedQuery(RECENT).execute(Tuple.of(partnerId, keyId)).map(StateLoader::facts)
-          : replayAfter(partnerId, keyId, upTo, new ArrayList<>()))
-          .map(replay -> new LoadedKey(state, upTo, replay));
+      if (cp != null) {
+        state.lastEventId = cp.lastEventId();
+      }
+      return settings(state, partnerId, keyId).map(v -> new LoadedKey(state, cp != null));
     });
+  }
+
+  /**
+   * The key's events after {@code afterId} up to {@code upToId}, in commit order, one page at most.
+   * Unanchored (no checkpoint, nothing caught up yet): its most recent events up to upToId instead.
+   */
+  Future<List<EventFacts>> events(String partnerId, String keyId, boolean anchored, long afterId, long upToId) {
+    return anchored
+        ? pool.preparedQuery(AFTER).execute(Tuple.of(partnerId, keyId, afterId, upToId)).map(StateLoader::facts)
+        : pool.preparedQuery(RECENT).execute(Tuple.of(partnerId, keyId, upToId)).map(StateLoader::facts);
+  }
+
+  static int page() {
+    return PAGE;
   }
 
   /** Per-key overrides and the lifetime facts the keys table keeps (creation, last rotation). */
@@ -111,15 +125,6 @@ final class StateLoader {
       }
       Row row = rows.iterator().next();
       return new Checkpoint(row.getLong("last_event_id"), Base64.getMimeDecoder().decode(row.getString("state")));
-    });
-  }
-
-  private Future<List<EventFacts>> replayAfter(String partnerId, String keyId, long after, List<EventFacts> acc) {
-    return pool.preparedQuery(AFTER).execute(Tuple.of(partnerId, keyId, after)).compose(rows -> {
-      List<EventFacts> page = facts(rows);
-      acc.addAll(page);
-      return page.size() < PAGE ? Future.succeededFuture(acc)
-          : replayAfter(partnerId, keyId, page.get(page.size() - 1).id(), acc);
     });
   }
 

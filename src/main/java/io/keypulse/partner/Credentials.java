@@ -5,7 +5,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.HexFormat;
-import java.util.regex.Pattern;
 
 /** Mints partner ids, API keys and webhook secrets; hashes keys for storage. */
 public final class Credentials {
@@ -13,7 +12,6 @@ public final class Credentials {
   public static final String OPERATOR_KEY_PREFIX = "kp_live_";
   private static final String SECRET_PREFIX = "whsec_";
   private static final String BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  private static final Pattern API_KEY = Pattern.compile("(pk|kp)_live_[0-9A-Za-z]{40}");
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private Credentials() {}
@@ -34,7 +32,16 @@ public final class Credentials {
 
   /** Shape check before any lookup: a malformed key costs no database round trip. */
   public static boolean wellFormed(String apiKey) {
-    return apiKey != null && API_KEY.matcher(apiKey).matches();
+    if (apiKey == null || apiKey.length() != 48
+        || !(apiKey.startsWith(PARTNER_KEY_PREFIX) || apiKey.startsWith(OPERATOR_KEY_PREFIX))) {
+      return false;
+    }
+    for (int i = 8; i < 48; i++) {
+      if (BASE62.indexOf(apiKey.charAt(i)) < 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Keys carry 238 bits of entropy, so one SHA-256 is enough (no slow KDF needed). */

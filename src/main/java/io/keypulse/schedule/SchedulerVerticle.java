@@ -1,20 +1,16 @@
 package io.keypulse.schedule;
 
 import com.hazelcast.core.HazelcastInstance;
-import io.keypulse.bus.EventFacts;
 import io.keypulse.bus.KeyCommand;
 import io.keypulse.config.Config;
 import io.keypulse.db.PgTarget;
 import io.keypulse.db.Pools;
 import io.keypulse.detect.DetectRouter;
-import io.keypulse.detect.FactsSql;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
-import java.util.ArrayList;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>rotation: keys past their rotation policy and not told so in a day are sent to their shard,
  *   which raises rotation_overdue (the shard owns the key's state, so there is one writer);</li>
- *   <li>rescue: events committed but still unscored after schedule.rescue_after_seconds (their
- *   ingest node died before handing them over) are sent to their shards again.</li>
+ *   <li>rescue: keys with events committed schedule.rescue_after_seconds ago that no checkpoint
+ *   covers yet (their ingest node died before handing them over, or their shard's node died) are
+ *   told to catch up, which their (possibly new) shard does from the event log.</li>
  * </ul>
  */
 public final class SchedulerVerticle extends VerticleBase {
@@ -41,12 +38,13 @@ public final class SchedulerVerticle extends VerticleBase {
         AND (k.rotation_alerted_at IS NULL OR k.rotation_alerted_at < now() - interval '1 day')
       ORDER BY k.id LIMIT $3
       """;
-  private static final String WATERMARK = "SELECT event_id FROM detection_watermark";
-  private static final String UNSCORED = "SELECT " + FactsSql.COLUMNS + " FROM events WHERE id > $1 AND score IS NULL "
-      + "AND created_at < now() - make_interval(secs => $2) ORDER BY id LIMIT " + PAGE;
-  private static final String SETTLED_UP_TO = "SELECT coalesce(max(id), $1) AS id FROM events WHERE id > $1 "
-      + "AND created_at < now() - make_interval(secs => $2)";
-  private static final String ADVANCE = "UPDATE detection_watermark SET event_id = greatest(event_id, $1)";
+  private static final String BEHIND = """
+      SELECT k.id, k.partner_id, k.key_id FROM keys k
+      LEFT JOIN detector_state d ON d.owner = 'k:' || k.partner_id || '/' || k.key_id
+      WHERE k.id > $1 AND k.last_event_id > coalesce(d.last_event_id, 0)
+        AND k.last_commit_at < now() - make_interval(secs => $2)
+      ORDER BY k.id LIMIT $3
+      """;
 
   private final Config config;
   private final PgTarget pg;
@@ -81,7 +79,7 @@ public final class SchedulerVerticle extends VerticleBase {
     vertx.setPeriodic(config.schedule().rescueCheckSeconds() * 1000L, id -> {
       if (!rescuing && leads(hazelcast)) {
         rescuing = true;
-        rescueSweep().onComplete(done -> rescuing = false).onFailure(e -> log.warn("rescue sweep: {}", e.toString()));
+        rescueSweep(0).onComplete(done -> rescuing = false).onFailure(e -> log.warn("rescue sweep: {}", e.toString()));
       }
     });
     return Future.succeededFuture();
@@ -100,20 +98,20 @@ public final class SchedulerVerticle extends VerticleBase {
         });
   }
 
-  private Future<Void> rescueSweep() {
-    int after = config.schedule().rescueAfterSeconds();
-    return pool.query(WATERMARK).execute().map(rows -> rows.iterator().next().getLong("event_id"))
-        .compose(mark -> pool.preparedQuery(UNSCORED).execute(Tuple.of(mark, after)).compose(rows -> {
-          List<EventFacts> lost = new ArrayList<>();
-          rows.forEach(row -> lost.add(FactsSql.read(row)));
-          if (lost.isEmpty()) {
-            return pool.preparedQuery(SETTLED_UP_TO).execute(Tuple.of(mark, after))
-                .compose(r -> pool.preparedQuery(ADVANCE).execute(Tuple.of(r.iterator().next().getLong("id"))))
-                .mapEmpty();
+  private Future<Void> rescueSweep(long afterId) {
+    return pool.preparedQuery(BEHIND).execute(Tuple.of(afterId, config.schedule().rescueAfterSeconds(), PAGE))
+        .compose(rows -> {
+          long last = afterId;
+          for (Row row : rows) {
+            router.command(new KeyCommand(row.getString("partner_id"), row.getString("key_id"),
+                KeyCommand.Type.CATCH_UP));
+            last = row.getLong("id");
           }
-          log.warn("{} events still unscored {} s after commit; detecting them again", lost.size(), after);
-          return router.rescue(lost).otherwiseEmpty()
-              .compose(v -> pool.preparedQuery(ADVANCE).execute(Tuple.of(lost.get(0).id() - 1))).mapEmpty();
-        }));
+          if (rows.size() > 0) {
+            log.info("{} keys have events no checkpoint covers after {} s; asked their shards to catch up",
+                rows.size(), config.schedule().rescueAfterSeconds());
+          }
+          return rows.size() < PAGE ? Future.succeededFuture() : rescueSweep(last);
+        });
   }
 }

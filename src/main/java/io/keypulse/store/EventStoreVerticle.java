@@ -4,10 +4,13 @@ import io.keypulse.bus.Addresses;
 import io.keypulse.bus.Append;
 import io.keypulse.bus.Appended;
 import io.keypulse.bus.Committed;
+import io.keypulse.bus.Detected;
+import io.keypulse.bus.EventFacts;
 import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.StoredEvent;
 import io.keypulse.config.Config;
 import io.keypulse.db.PgFailures;
+import io.keypulse.detect.DetectRouter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -21,6 +24,7 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.sqlclient.Pool;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * The event store's writer, one per node: gathers the events of concurrent ingest requests and
  * commits them together (group commit). A flush starts when enough events wait or shortly after
  * the first arrives; while one flush commits, the next batch gathers. Every request is answered
- * only after its flush committed, so a 2xx always means "in Postgres".
+ * only after its flush committed, so a 2xx always means "in Postgres". Each committed flush then
+ * goes to the detector shards, one message per shard; requests that asked for the detectors'
+ * findings (the reference dialect's alerts_triggered) are answered when those arrive.
  */
 public final class EventStoreVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(EventStoreVerticle.class);
@@ -45,6 +51,7 @@ public final class EventStoreVerticle extends VerticleBase {
 
   private final Config.Store config;
   private final Pool writePool;
+  private final DetectRouter detectors;
   private final MeterRegistry metrics;
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private final DeliveryOptions localOnly = new DeliveryOptions().setLocalOnly(true);
@@ -59,9 +66,10 @@ public final class EventStoreVerticle extends VerticleBase {
   private long lastOutageLog;
   private long outageFailures;
 
-  public EventStoreVerticle(Config.Store config, Pool writePool, MeterRegistry metrics) {
+  public EventStoreVerticle(Config.Store config, Pool writePool, DetectRouter detectors, MeterRegistry metrics) {
     this.config = config;
     this.writePool = writePool;
+    this.detectors = detectors;
     this.metrics = metrics;
   }
 
@@ -145,14 +153,30 @@ public final class EventStoreVerticle extends VerticleBase {
   }
 
   private void answer(List<Pending> group, List<StoredEvent> stored) {
+    deliver(group, stored);
+    next();
+  }
+
+  /** Answers the requests of a committed flush, hands its events to the detectors, publishes them. */
+  private void deliver(List<Pending> group, List<StoredEvent> stored) {
+    Future<Detected> detected = detectors.detect(stored.stream().map(EventFacts::of).toList())
+        .onFailure(e -> log.warn("detection of {} events not confirmed ({}); the scheduler will catch up",
+            stored.size(), e.toString()));
     int from = 0;
     for (Pending p : group) {
-      List<StoredEvent> mine = stored.subList(from, from + p.events().size());
-      from += p.events().size();
-      p.request().reply(new Appended(List.copyOf(mine)), localOnly);
+      int start = from;
+      int size = p.events().size();
+      List<StoredEvent> mine = List.copyOf(stored.subList(start, start + size));
+      from += size;
+      if (!p.request().body().awaitDetection()) {
+        p.request().reply(new Appended(mine, null), localOnly);
+        continue;
+      }
+      detected.map(d -> new Detected(d.newAlerts().subList(start, start + size), d.scores().subList(start, start + size)))
+          .otherwise(new Detected(Collections.nCopies(size, 0), Collections.nCopies(size, 0.0)))
+          .onSuccess(mineDetected -> p.request().reply(new Appended(mine, mineDetected), localOnly));
     }
     vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, new Committed(stored), localOnly);
-    next();
   }
 
   /**
@@ -197,8 +221,7 @@ public final class EventStoreVerticle extends VerticleBase {
     queuedEvents -= p.events().size();
     writer.append(p.events()).onComplete(result -> {
       if (result.succeeded()) {
-        p.request().reply(new Appended(result.result()), localOnly);
-        vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, new Committed(result.result()), localOnly);
+        deliver(List.of(p), result.result());
       } else {
         boolean down = PgFailures.unavailable(result.cause());
         log.error("could not store an event batch", result.cause());

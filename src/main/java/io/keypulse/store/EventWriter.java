@@ -14,7 +14,8 @@ import java.util.List;
 
 /**
  * Writes one group commit: all events of a flush, their keys' rows and the stats counters, in one
- * transaction of two pipelined statements (one round trip plus the commit).
+ * transaction of two pipelined statements (one round trip plus the commit). Each event learns the
+ * id of its key's previous event, so that detection can follow every key in commit order.
  */
 final class EventWriter {
   /** Serialises writers across the cluster so that event ids increase in commit order. */
@@ -33,8 +34,14 @@ final class EventWriter {
         ORDER BY u.ord
         RETURNING id, partner_id, key_id, canonical_type, severity, details, occurred_at, created_at
       ),
+      previous AS (
+        SELECT k.partner_id, k.key_id, k.last_event_id
+        FROM keys k JOIN (SELECT DISTINCT p, k FROM unnest($1::text[], $2::text[]) AS b(p, k)) b
+          ON k.partner_id = b.p AND k.key_id = b.k
+      ),
       per_key AS (
-        SELECT partner_id, key_id, count(*) AS events, min(occurred_at) AS first_at, max(occurred_at) AS last_at,
+        SELECT partner_id, key_id, count(*) AS events, max(id) AS last_id,
+               min(occurred_at) AS first_at, max(occurred_at) AS last_at,
                max(occurred_at) FILTER (WHERE canonical_type = 'create') AS created_at,
                max(occurred_at) FILTER (WHERE canonical_type = 'delete') AS deleted_at,
                max(occurred_at) FILTER (WHERE canonical_type = 'rotate') AS rotated_at,
@@ -46,8 +53,9 @@ final class EventWriter {
       ),
       upserted AS (
         INSERT INTO keys AS k (partner_id, key_id, name, key_type, event_count, first_event_at, last_activity,
-                               created_event_at, deleted_event_at, last_rotated)
-        SELECT partner_id, key_id, name, key_type, events, first_at, last_at, created_at, deleted_at, rotated_at
+                               created_event_at, deleted_event_at, last_rotated, last_event_id, last_commit_at)
+        SELECT partner_id, key_id, name, key_type, events, first_at, last_at, created_at, deleted_at, rotated_at,
+               last_id, statement_timestamp()
         FROM per_key ORDER BY partner_id, key_id
         ON CONFLICT (partner_id, key_id) DO UPDATE SET
           name = coalesce(excluded.name, k.name),
@@ -57,7 +65,9 @@ final class EventWriter {
           last_activity = greatest(k.last_activity, excluded.last_activity),
           created_event_at = greatest(k.created_event_at, excluded.created_event_at),
           deleted_event_at = greatest(k.deleted_event_at, excluded.deleted_event_at),
-          last_rotated = greatest(k.last_rotated, excluded.last_rotated)
+          last_rotated = greatest(k.last_rotated, excluded.last_rotated),
+          last_event_id = greatest(k.last_event_id, excluded.last_event_id),
+          last_commit_at = excluded.last_commit_at
         RETURNING partner_id, (xmax = 0) AS inserted
       ),
       per_scope AS (
@@ -90,7 +100,11 @@ final class EventWriter {
         SELECT scope, date_trunc('minute', statement_timestamp()), events FROM per_scope ORDER BY scope
         ON CONFLICT (scope, minute) DO UPDATE SET events = a.events + excluded.events
       )
-      SELECT id, occurred_at, created_at FROM ins ORDER BY id
+      SELECT i.id, i.occurred_at, i.created_at,
+             coalesce(lag(i.id) OVER (PARTITION BY i.partner_id, i.key_id ORDER BY i.id), p.last_event_id, 0)
+               AS previous_id
+      FROM ins i LEFT JOIN previous p ON p.partner_id = i.partner_id AND p.key_id = i.key_id
+      ORDER BY i.id
       """;
 
   private final Pool pool;
@@ -137,7 +151,8 @@ final class EventWriter {
     int i = 0;
     for (Row row : rows) {
       out.add(new StoredEvent(row.getLong("id"), events.get(i++), null,
-          row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant()));
+          row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant(),
+          row.getLong("previous_id")));
     }
     if (i != events.size()) {
       throw new IllegalStateException("stored " + i + " of " + events.size() + " events");

@@ -42,7 +42,7 @@ class ClusterDetectionTest {
         }
         events += batch.size();
       }
-      awaitUntil(() -> db.count("SELECT count(*) FROM events WHERE score IS NULL") == 0);
+      awaitUntil(() -> allDetected(db));
       List<JsonObject> detectors = IntStream.range(0, 3)
           .mapToObj(i -> cluster.view(i).getJsonObject("this_node").getJsonObject("detector")).toList();
       assertThat(detectors).as("every member holds keys").allMatch(d -> d.getLong("keys_held") > 0);
@@ -54,7 +54,7 @@ class ClusterDetectionTest {
       // A week of history for one key, then its owner dies.
       String keyId = "custody-key";
       backfill(cluster.api(1), p, keyId);
-      awaitUntil(() -> db.count("SELECT count(*) FROM events WHERE score IS NULL") == 0);
+      awaitUntil(() -> allDetected(db));
       int owner = cluster.nodeOf(cluster.owner(0, p.partnerId(), keyId).getString("member"));
       cluster.kill(owner);
       int survivor = owner == 0 ? 1 : 0;
@@ -85,12 +85,12 @@ class ClusterDetectionTest {
       assertThat(api.post("/api/v1/thresholds", new JsonObject().put("name", "cap").put("event_type", "signing_operation")
           .put("threshold", 10).put("window", "24h").put("warn_at_pct", 80), key(p.apiKey())).status()).isEqualTo(201);
       ingestRound(cluster.api(1), p, 5);
-      awaitUntil(() -> db.count("SELECT count(*) FROM events WHERE score IS NULL") == 0);
+      awaitUntil(() -> allDetected(db));
 
       int joined = cluster.join();
       awaitUntil(() -> cluster.view(joined).getJsonObject("this_node").getLong("partitions_owned") > 0);
       ingestRound(cluster.api(joined), p, 5);
-      awaitUntil(() -> db.count("SELECT count(*) FROM events WHERE score IS NULL") == 0);
+      awaitUntil(() -> allDetected(db));
       awaitUntil(() -> db.count("SELECT count(*) FROM alerts WHERE rule = 'cap' AND severity = 'critical'") == 30);
 
       assertThat(db.count("SELECT count(*) FROM alerts WHERE rule = 'cap'")).as("one warning and one breach per key")
@@ -119,6 +119,12 @@ class ClusterDetectionTest {
       assertThat(db.count("SELECT count(*) FROM alerts WHERE rule = 'rotation_overdue' AND key_id = 'stale-1'"))
           .as("once, though every member runs a scheduler").isEqualTo(1);
     }
+  }
+
+  /** Every key checkpointed up to its last event. */
+  private static boolean allDetected(Db db) {
+    return db.count("SELECT count(*) FROM keys k LEFT JOIN detector_state d ON d.owner = 'k:' || k.partner_id "
+        + "|| '/' || k.key_id WHERE k.last_event_id > coalesce(d.last_event_id, 0)") == 0;
   }
 
   private static void ingestRound(Api api, Partner p, int perKey) {

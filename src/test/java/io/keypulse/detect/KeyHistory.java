@@ -63,8 +63,9 @@ final class KeyHistory {
     }
 
     KeyDetector.Outcome at(long t) {
-      EventFacts e = new EventFacts(nextId++, "p_test", "key-1", type, canonical, severity, derived, ip, actor,
-          policyName, t, t, false);
+      long id = nextId++;
+      EventFacts e = new EventFacts(id, "p_test", "key-1", type, canonical, severity, derived, ip, actor,
+          policyName, t, t, id - 1);
       return detector.detect(e, state, policy, thresholds, wallClock);
     }
   }
