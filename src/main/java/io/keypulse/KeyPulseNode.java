@@ -144,8 +144,9 @@ public final class KeyPulseNode implements AutoCloseable {
         .setEventBusOptions(new EventBusOptions().setHost(cluster.eventbusHost()).setPort(cluster.eventbusPort())
             .setClusterPublicHost(cluster.eventbusHost()))
         .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+            // Per-address event-bus labels cost a meter lookup per message; KeyPulse's own meters cover the bus.
             .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.HTTP_ROUTE, Label.POOL_NAME,
-                Label.POOL_TYPE, Label.EB_ADDRESS, Label.EB_SIDE, Label.EB_FAILURE)));
+                Label.POOL_TYPE)));
   }
 
   public Vertx vertx() {

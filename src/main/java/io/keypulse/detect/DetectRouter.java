@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Where a key's (or a partner's) behavioural state lives: on the owner of its Hazelcast partition,
@@ -33,8 +34,10 @@ public final class DetectRouter {
   private final DeliveryOptions options;
   /** A route's partition never changes (only its owner does); hashing it is worth remembering. */
   private final ConcurrentHashMap<String, Integer> partitionIds = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, String> addresses = new ConcurrentHashMap<>();
   private volatile Partition[] partitions;
+  /** Per partition: the owner last seen and its shard address, recomputed only when the owner changes. */
+  private final AtomicReferenceArray<Object[]> addresses = new AtomicReferenceArray<>(MAX_PARTITIONS);
+  private static final int MAX_PARTITIONS = 65_536;
 
   public DetectRouter(Vertx vertx, HazelcastInstance hazelcast, int shardsPerNode, long timeoutMillis) {
     this.vertx = vertx;
@@ -67,9 +70,13 @@ public final class DetectRouter {
   public String addressOf(String route) {
     int id = partitionOf(route);
     Member owner = partitions()[id].getOwner();
-    String member = (owner != null ? owner : hazelcast.getCluster().getLocalMember()).getUuid().toString();
-    int shard = id % shardsPerNode;
-    return addresses.computeIfAbsent(member + "/" + shard, k -> Addresses.detect(member, shard));
+    Member member = owner != null ? owner : hazelcast.getCluster().getLocalMember();
+    Object[] known = addresses.get(id);
+    if (known == null || known[0] != member) {
+      known = new Object[] {member, Addresses.detect(member.getUuid().toString(), id % shardsPerNode)};
+      addresses.set(id, known);
+    }
+    return (String) known[1];
   }
 
   private Partition[] partitions() {

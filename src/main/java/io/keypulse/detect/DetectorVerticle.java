@@ -182,7 +182,9 @@ public final class DetectorVerticle extends VerticleBase {
           : Future.succeededFuture(ProvisionVerdict.NONE);
       return provisioning.map(p -> {
         Detection d = record(e, outcome, p);
-        slot.recent.put(e.id(), d);
+        if (d != Detection.NONE) {
+          slot.recent.put(e.id(), d);
+        }
         return d;
       });
     });
@@ -198,7 +200,7 @@ public final class DetectorVerticle extends VerticleBase {
       score = Math.max(score, f.score());
     }
     if (score < SCORE_FLOOR && alerts.isEmpty() && repeats.isEmpty()) {
-      return new Detection(0, 0, Future.succeededFuture());
+      return Detection.NONE;
     }
     Future<Void> committed = writer.add(new Verdict(e.id(), e.partnerId(), e.keyId(), score,
         e.severityDerived() ? Verdict.severityOf(score) : null, alerts, repeats, Instant.ofEpochMilli(e.occurredAt())));
