@@ -5,7 +5,9 @@ import java.util.List;
 /**
  * signing_volume_spike: signings in the trailing 60 minutes at least 5× the key's hourly baseline
  * (the 168 whole hours before the current one, ÷ 168) and at least 20; critical from 10×. Below the
- * bar the ratio still raises the event's score a little.
+ * bar the ratio still raises the event's score a little. A key younger than the window is compared
+ * with the hours it has lived, not with days of zeros before it existed (÷ 168 reads a two-day-old
+ * key signing 20 an hour as a 5.6× spike).
  */
 final class SigningVolumeSpike implements Detector {
   /** A key silent for a week is compared with one signing a week, not with zero. */
@@ -18,7 +20,8 @@ final class SigningVolumeSpike implements Detector {
     }
     KeyState s = o.state();
     long hour = s.signHours.bucketOf(o.time());
-    double baseline = s.signHours.sum(hour - 168, hour - 1) / 168.0;
+    long lived = Math.max(1, Math.min(168, hour - s.signHours.bucketOf(s.firstEventAt)));
+    double baseline = s.signHours.sum(hour - 168, hour - 1) / (double) lived;
     long minute = s.signMinutes.bucketOf(o.time());
     long trailing = s.signMinutes.sum(minute - 59, minute);
     double ratio = trailing / Math.max(baseline, FLOOR_RPH);
