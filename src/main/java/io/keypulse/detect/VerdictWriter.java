@@ -54,7 +54,7 @@ final class VerdictWriter {
       """;
   private static final String ALERTS = """
       INSERT INTO alerts (partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at)
-      SELECT a.p, a.k, a.r, a.kind, a.s, a.d, a.e::jsonb, a.ev, a.t
+      SELECT a.p, a.k, a.r, a.kind, a.s, a.d, a.e::json, a.ev, a.t
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
                   $9::timestamptz[]) AS a(p, k, r, kind, s, d, e, ev, t)
       ON CONFLICT (event_id, rule) WHERE event_id IS NOT NULL DO NOTHING
