@@ -21,7 +21,6 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.sqlclient.Pool;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /** The HTTP API: both dialects, queries, partner self-service, /admin, health and metrics. */
@@ -45,12 +44,12 @@ public final class ApiVerticle extends VerticleBase {
             .register(setup.metrics()));
     IngestRoutes ingest = new IngestRoutes(new EventStoreClient(vertx, config.store().appendTimeoutSeconds()),
         setup.metrics());
-    KeyQueries keys = new KeyQueries(pool, config.detect().rotationPolicyDays(),
-        Duration.ofHours(config.detect().learningHours()));
-    QueryRoutes queries = new QueryRoutes(new EventQueries(pool), keys, new StatsQueries(pool),
+    KeyQueries keys = new KeyQueries(pool);
+    PartnerSettingsStore settings = new PartnerSettingsStore(pool, Policy.defaults(config.detect()));
+    QueryRoutes queries = new QueryRoutes(new EventQueries(pool), keys, new StatsQueries(pool), settings,
         config.ingest().maxKeyIdLength());
-    DetectionRoutes detection = new DetectionRoutes(new PartnerSettingsStore(pool, Policy.defaults(config.detect())),
-        new AlertQueries(pool), keys, setup.detectors(), config.ingest().maxKeyIdLength());
+    DetectionRoutes detection = new DetectionRoutes(settings, new AlertQueries(pool), keys, setup.detectors(),
+        config.ingest().maxKeyIdLength());
     PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), new WebhookUrls());
     RegistrationLimit registrationLimit = new RegistrationLimit(setup.limiter(), config.rateLimit().registerPerMin());
     AdminRoutes admin = new AdminRoutes(partners, apiKeys, setup.credentials(),

@@ -129,7 +129,8 @@ final class DetectionRoutes {
     String partnerId = Caller.of(ctx).partnerId();
     String keyId = ctx.pathParam("key_id");
     Map<String, Object> columns = keySettings(JsonBodies.object(ctx));
-    keys.update(partnerId, keyId, columns).onSuccess(found -> {
+    QueryRoutes.keyDefaults(settings, partnerId).compose(d -> keys.update(partnerId, keyId, columns, d))
+        .onSuccess(found -> {
       if (found.isEmpty()) {
         ctx.fail(HttpProblem.notFound("no key " + keyId + " (keys appear with their first event)"));
         return;

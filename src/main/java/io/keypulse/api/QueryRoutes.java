@@ -1,14 +1,19 @@
 package io.keypulse.api;
 
+import io.keypulse.detect.PartnerSettingsStore;
+import io.keypulse.detect.Policy;
+import io.keypulse.detect.PolicyJson;
 import io.keypulse.store.EventFilter;
 import io.keypulse.store.EventQueries;
 import io.keypulse.store.KeyQueries;
 import io.keypulse.store.KeyView;
 import io.keypulse.store.Stats;
 import io.keypulse.store.StatsQueries;
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 
@@ -22,13 +27,24 @@ final class QueryRoutes {
   private final EventQueries events;
   private final KeyQueries keys;
   private final StatsQueries stats;
+  private final PartnerSettingsStore settings;
   private final int maxKeyIdLength;
 
-  QueryRoutes(EventQueries events, KeyQueries keys, StatsQueries stats, int maxKeyIdLength) {
+  QueryRoutes(EventQueries events, KeyQueries keys, StatsQueries stats, PartnerSettingsStore settings,
+              int maxKeyIdLength) {
     this.events = events;
     this.keys = keys;
     this.stats = stats;
+    this.settings = settings;
     this.maxKeyIdLength = maxKeyIdLength;
+  }
+
+  /** Rotation days and learning period of the partner's effective policy. */
+  static Future<KeyQueries.Defaults> keyDefaults(PartnerSettingsStore settings, String partnerId) {
+    return settings.overrides(partnerId).map(overrides -> {
+      Policy p = PolicyJson.effective(settings.defaults(), overrides);
+      return new KeyQueries.Defaults(p.rotationPolicyDays(), Duration.ofHours(p.learningHours()));
+    });
   }
 
   void events(RoutingContext ctx) {
@@ -50,7 +66,9 @@ final class QueryRoutes {
   void keys(RoutingContext ctx) {
     Long after = Params.positiveLong(ctx, "after_id");
     int limit = Params.limit(ctx, KEYS_DEFAULT, KEYS_MAX);
-    keys.list(Caller.of(ctx).partnerId(), after == null ? 0 : after, limit).onSuccess(page -> {
+    String partnerId = Caller.of(ctx).partnerId();
+    keyDefaults(settings, partnerId).compose(d -> keys.list(partnerId, after == null ? 0 : after, limit, d))
+        .onSuccess(page -> {
       JsonArray list = new JsonArray();
       page.forEach(k -> list.add(key(k)));
       ctx.json(new JsonObject().put("success", true).put("count", list.size()).put("keys", list)

@@ -26,21 +26,20 @@ public final class KeyQueries {
       FROM keys WHERE partner_id = $1 AND key_id = $2
       """;
 
-  private final Pool pool;
-  private final int defaultRotationDays;
-  private final Duration learningPeriod;
+  /** The partner's policy as far as key listings show it. */
+  public record Defaults(int rotationPolicyDays, Duration learningPeriod) {}
 
-  public KeyQueries(Pool pool, int defaultRotationDays, Duration learningPeriod) {
+  private final Pool pool;
+
+  public KeyQueries(Pool pool) {
     this.pool = pool;
-    this.defaultRotationDays = defaultRotationDays;
-    this.learningPeriod = learningPeriod;
   }
 
   /** Keys in the order they first appeared, after the given id; a page of at most {@code limit}. */
-  public Future<List<KeyView>> list(String partnerId, long afterId, int limit) {
+  public Future<List<KeyView>> list(String partnerId, long afterId, int limit, Defaults defaults) {
     return pool.preparedQuery(LIST).execute(Tuple.of(partnerId, afterId, limit)).map(rows -> {
       List<KeyView> keys = new ArrayList<>();
-      rows.forEach(row -> keys.add(view(row)));
+      rows.forEach(row -> keys.add(view(row, defaults)));
       return keys;
     });
   }
@@ -49,7 +48,8 @@ public final class KeyQueries {
    * Sets the given per-key settings (name, key_type, rotation_policy_days, business_hours; a null
    * value clears one). Empty when the partner has no such key.
    */
-  public Future<Optional<KeyView>> update(String partnerId, String keyId, Map<String, Object> settings) {
+  public Future<Optional<KeyView>> update(String partnerId, String keyId, Map<String, Object> settings,
+                                          Defaults defaults) {
     List<Object> params = new ArrayList<>(List.of(partnerId, keyId));
     List<String> sets = new ArrayList<>();
     settings.forEach((column, value) -> {
@@ -59,20 +59,20 @@ public final class KeyQueries {
     String sql = "UPDATE keys SET " + String.join(", ", sets) + " WHERE partner_id = $1 AND key_id = $2";
     return pool.preparedQuery(sql).execute(Tuple.from(params))
         .compose(done -> pool.preparedQuery(ONE).execute(Tuple.of(partnerId, keyId)))
-        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(view(rows.iterator().next())));
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(view(rows.iterator().next(), defaults)));
   }
 
-  private KeyView view(Row row) {
+  private static KeyView view(Row row, Defaults defaults) {
     Instant first = instant(row, "first_event_at");
     Instant last = instant(row, "last_activity");
     Instant created = instant(row, "created_event_at");
     Instant deleted = instant(row, "deleted_event_at");
     boolean isDeleted = deleted != null && (created == null || !deleted.isBefore(created));
     Integer policy = row.getInteger("rotation_policy_days");
-    String baseline = Duration.between(first, last).compareTo(learningPeriod) >= 0 ? "ready" : "learning";
+    String baseline = Duration.between(first, last).compareTo(defaults.learningPeriod()) >= 0 ? "ready" : "learning";
     return new KeyView(row.getLong("id"), row.getString("key_id"), row.getString("name"), row.getString("key_type"),
         isDeleted ? "deleted" : "active", row.getLong("event_count"), first, last, created != null ? created : first,
-        instant(row, "last_rotated"), policy != null ? policy : defaultRotationDays, baseline,
+        instant(row, "last_rotated"), policy != null ? policy : defaults.rotationPolicyDays(), baseline,
         row.getJsonObject("business_hours"));
   }
 

@@ -139,6 +139,14 @@ class DetectionApiTest {
     assertThat(reset.json().getJsonObject("policy").getInteger("new_source_min_history")).isEqualTo(20);
     assertThat(api.post("/api/events", access("wallet", "10.7.7.7"), key(p.apiKey())).json()
         .getInteger("alerts_triggered")).isZero();
+
+    api.put("/api/v1/policies", new JsonObject().put("learning_hours", 1).put("rotation_policy_days", 30),
+        key(p.apiKey()));
+    api.post("/api/events", access("wallet", "10.0.0.1").put("occurred_at",
+        Instant.now().minus(2, ChronoUnit.HOURS).toString()), key(p.apiKey()));
+    JsonObject wallet = find(api.get("/api/keys", key(p.apiKey())).array("keys"), "wallet");
+    assertThat(wallet.getString("baseline_state")).as("the partner's learning period").isEqualTo("ready");
+    assertThat(wallet.getInteger("rotation_policy_days")).as("the partner's rotation policy").isEqualTo(30);
   }
 
   @Test
