@@ -5,7 +5,6 @@ import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.StoredEvent;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -23,20 +22,10 @@ final class PartnerDialect implements Dialect {
 
   @Override
   public List<NewEvent> events(JsonObject body, String partnerId) {
-    if (!(body.getValue("data") instanceof JsonArray batch)) {
+    if (!(body.getValue("data") instanceof JsonArray)) {
       return List.of(event(body, partnerId, ""));
     }
-    if (batch.isEmpty() || batch.size() > maxBatch) {
-      throw HttpProblem.badRequest("data must hold 1 to " + maxBatch + " events");
-    }
-    List<NewEvent> events = new ArrayList<>(batch.size());
-    for (int i = 0; i < batch.size(); i++) {
-      if (!(batch.getValue(i) instanceof JsonObject item)) {
-        throw HttpProblem.badRequest("data[" + i + "]: each event must be a JSON object");
-      }
-      events.add(event(item, partnerId, "data[" + i + "]"));
-    }
-    return events;
+    return Dialect.batch(body.getValue("data"), "data", maxBatch, (item, where) -> event(item, partnerId, where));
   }
 
   private NewEvent event(JsonObject json, String partnerId, String where) {

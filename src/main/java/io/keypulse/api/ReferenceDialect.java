@@ -5,7 +5,6 @@ import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.StoredEvent;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -36,20 +35,7 @@ final class ReferenceDialect implements Dialect {
     if (!batch) {
       return List.of(event(body, partnerId, ""));
     }
-    if (!(body.getValue("events") instanceof JsonArray items)) {
-      throw HttpProblem.badRequest("events must be an array of events");
-    }
-    if (items.isEmpty() || items.size() > maxBatch) {
-      throw HttpProblem.badRequest("events must hold 1 to " + maxBatch + " events");
-    }
-    List<NewEvent> events = new ArrayList<>(items.size());
-    for (int i = 0; i < items.size(); i++) {
-      if (!(items.getValue(i) instanceof JsonObject item)) {
-        throw HttpProblem.badRequest("events[" + i + "]: each event must be a JSON object");
-      }
-      events.add(event(item, partnerId, "events[" + i + "]"));
-    }
-    return events;
+    return Dialect.batch(body.getValue("events"), "events", maxBatch, (item, where) -> event(item, partnerId, where));
   }
 
   private NewEvent event(JsonObject json, String partnerId, String where) {

@@ -4,36 +4,17 @@ import static io.keypulse.testing.Api.bearer;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.KeyPulseNode;
-import io.keypulse.testing.Api;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
-import io.keypulse.testing.TestNode;
-import io.keypulse.testing.TestPostgres;
+import io.keypulse.testing.NodeTest;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("Operator API")
-class AdminApiTest {
+class AdminApiTest extends NodeTest {
   private static final String[] OPERATOR = {"Authorization", "Bearer test-admin-token"};
-  private KeyPulseNode node;
-  private Api api;
 
-  @BeforeAll
-  void start() {
-    node = TestNode.start(TestPostgres.freshDatabase());
-    api = new Api(node.port());
-  }
-
-  @AfterAll
-  void stop() {
-    node.close();
-  }
 
   @Test
   @DisplayName("needs the operator token; a partner key or a wrong token is 401")

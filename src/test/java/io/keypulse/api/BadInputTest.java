@@ -2,36 +2,25 @@ package io.keypulse.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.KeyPulseNode;
-import io.keypulse.db.PgTarget;
-import io.keypulse.testing.Api;
 import io.keypulse.testing.Api.Reply;
-import io.keypulse.testing.Db;
-import io.keypulse.testing.TestNode;
-import io.keypulse.testing.TestPostgres;
+import io.keypulse.testing.NodeTest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Every bad request gets the right 4xx in the JSON error shape, and stores nothing. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("Bad input")
-class BadInputTest {
+class BadInputTest extends NodeTest {
   private static final String JSON = "application/json";
   private static final String VALID = "valid";
-  private KeyPulseNode node;
-  private Api api;
-  private Db db;
   private String key;
 
   /** credential: null sends no key, VALID the partner's key, anything else is sent as X-API-Key. */
@@ -45,16 +34,7 @@ class BadInputTest {
 
   @BeforeAll
   void start() {
-    PgTarget pg = TestPostgres.freshDatabase();
-    node = TestNode.start(pg);
-    api = new Api(node.port());
-    db = new Db(pg);
     key = api.register("Bad Input").apiKey();
-  }
-
-  @AfterAll
-  void stop() {
-    node.close();
   }
 
   @ParameterizedTest(name = "{0}")

@@ -4,45 +4,25 @@ import static io.keypulse.testing.Api.bearer;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.KeyPulseNode;
-import io.keypulse.db.PgTarget;
-import io.keypulse.testing.Api;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
-import io.keypulse.testing.Db;
-import io.keypulse.testing.TestNode;
-import io.keypulse.testing.TestPostgres;
+import io.keypulse.testing.NodeTest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.math.BigInteger;
 import java.time.Instant;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("Ingest in both dialects")
-class IngestDialectsTest {
-  private KeyPulseNode node;
-  private Api api;
-  private Db db;
+class IngestDialectsTest extends NodeTest {
   private Partner partner;
 
   @BeforeAll
   void start() {
-    PgTarget pg = TestPostgres.freshDatabase();
-    node = TestNode.start(pg);
-    api = new Api(node.port());
-    db = new Db(pg);
     partner = api.register("Dialects");
-  }
-
-  @AfterAll
-  void stop() {
-    node.close();
   }
 
   @Test

@@ -3,31 +3,21 @@ package io.keypulse.api;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.KeyPulseNode;
-import io.keypulse.testing.Api;
 import io.keypulse.testing.Api.Partner;
-import io.keypulse.testing.TestNode;
-import io.keypulse.testing.TestPostgres;
+import io.keypulse.testing.NodeTest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("Tenant isolation")
-class IsolationTest {
-  private KeyPulseNode node;
-  private Api api;
+class IsolationTest extends NodeTest {
   private Partner a;
   private Partner b;
 
   @BeforeAll
   void start() {
-    node = TestNode.start(TestPostgres.freshDatabase());
-    api = new Api(node.port());
     a = api.register("Tenant A");
     b = api.register("Tenant B");
     JsonArray data = new JsonArray();
@@ -37,11 +27,6 @@ class IsolationTest {
     }
     assertThat(api.post("/api/v1/events/ingest", new JsonObject().put("data", data), key(a.apiKey())).status())
         .isEqualTo(202);
-  }
-
-  @AfterAll
-  void stop() {
-    node.close();
   }
 
   @Test

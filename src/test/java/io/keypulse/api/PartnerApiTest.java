@@ -4,42 +4,18 @@ import static io.keypulse.testing.Api.bearer;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.KeyPulseNode;
-import io.keypulse.db.PgTarget;
-import io.keypulse.testing.Api;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
-import io.keypulse.testing.Db;
-import io.keypulse.testing.TestNode;
-import io.keypulse.testing.TestPostgres;
+import io.keypulse.testing.NodeTest;
 import io.vertx.core.json.JsonObject;
-import java.security.MessageDigest;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import java.security.MessageDigest;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("Partners and their API keys")
-class PartnerApiTest {
-  private KeyPulseNode node;
-  private Api api;
-  private Db db;
+class PartnerApiTest extends NodeTest {
 
-  @BeforeAll
-  void start() {
-    PgTarget pg = TestPostgres.freshDatabase();
-    node = TestNode.start(pg);
-    api = new Api(node.port());
-    db = new Db(pg);
-  }
-
-  @AfterAll
-  void stop() {
-    node.close();
-  }
 
   @Test
   @DisplayName("registration answers 201 with partner id, key and secret in the documented formats")

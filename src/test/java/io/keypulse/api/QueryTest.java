@@ -3,38 +3,26 @@ package io.keypulse.api;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.KeyPulseNode;
-import io.keypulse.db.PgTarget;
-import io.keypulse.testing.Api;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
-import io.keypulse.testing.TestNode;
-import io.keypulse.testing.TestPostgres;
+import io.keypulse.testing.NodeTest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("Queries: events, keys and stats")
-class QueryTest {
-  private KeyPulseNode node;
-  private Api api;
+class QueryTest extends NodeTest {
   private Partner partner;
   private final Instant base = Instant.now().truncatedTo(ChronoUnit.SECONDS).minus(3, ChronoUnit.DAYS);
 
   @BeforeAll
   void start() {
-    PgTarget pg = TestPostgres.freshDatabase();
-    node = TestNode.start(pg);
-    api = new Api(node.port());
     partner = api.register("Queries");
     // 601 events on "bulk", three minutes apart from base (30 hours: past learning); then a few of each severity on "mixed".
     for (int batch = 0; batch < 7; batch++) {
@@ -55,11 +43,6 @@ class QueryTest {
         .put("details", new JsonObject().put("name", "Production Signing Key").put("key_type", "mpc_shard")));
     assertThat(api.post("/api/events/batch", new JsonObject().put("events", mixed), key(partner.apiKey())).status())
         .isEqualTo(201);
-  }
-
-  @AfterAll
-  void stop() {
-    node.close();
   }
 
   @Test

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keypulse.KeyPulseNode;
 import io.keypulse.db.PgTarget;
-import io.keypulse.testing.Api;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
+import io.keypulse.testing.Api;
 import io.keypulse.testing.TestNode;
 import io.keypulse.testing.TestPostgres;
 import io.vertx.core.json.JsonObject;

@@ -3,14 +3,9 @@ package io.keypulse.detect;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.KeyPulseNode;
-import io.keypulse.db.PgTarget;
-import io.keypulse.testing.Api;
+import io.keypulse.testing.NodeTest;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
-import io.keypulse.testing.Db;
-import io.keypulse.testing.TestNode;
-import io.keypulse.testing.TestPostgres;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
@@ -18,31 +13,12 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("Detection through the API")
-class DetectionApiTest {
-  private KeyPulseNode node;
-  private Api api;
-  private Db db;
+class DetectionApiTest extends NodeTest {
 
-  @BeforeAll
-  void start() {
-    PgTarget pg = TestPostgres.freshDatabase();
-    node = TestNode.start(pg);
-    api = new Api(node.port());
-    db = new Db(pg);
-  }
-
-  @AfterAll
-  void stop() {
-    node.close();
-  }
 
   @Test
   @DisplayName("a week of backfill makes the baseline ready; a burst raises a critical spike, scores and severities follow")

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keypulse.KeyPulseNode;
 import io.keypulse.db.EmbeddedPostgres;
-import io.keypulse.testing.Api;
 import io.keypulse.testing.Api.Reply;
+import io.keypulse.testing.Api;
 import io.keypulse.testing.Db;
-import io.keypulse.testing.Load;
 import io.keypulse.testing.Load.Outcome;
+import io.keypulse.testing.Load;
 import io.keypulse.testing.TestNode;
 import io.keypulse.testing.TestPostgres;
 import io.vertx.core.json.JsonObject;

@@ -3,34 +3,15 @@ package io.keypulse.ops;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.KeyPulseNode;
-import io.keypulse.testing.Api;
 import io.keypulse.testing.Api.Reply;
-import io.keypulse.testing.TestNode;
-import io.keypulse.testing.TestPostgres;
+import io.keypulse.testing.NodeTest;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("Health, readiness and metrics")
-class OpsTest {
-  private KeyPulseNode node;
-  private Api api;
+class OpsTest extends NodeTest {
 
-  @BeforeAll
-  void start() {
-    node = TestNode.start(TestPostgres.freshDatabase());
-    api = new Api(node.port());
-  }
-
-  @AfterAll
-  void stop() {
-    node.close();
-  }
 
   @Test
   @DisplayName("/health says the process is up and /ready checks database, migrations, cluster and serving")
