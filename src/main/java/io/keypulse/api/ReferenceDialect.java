@@ -73,6 +73,6 @@ final class ReferenceDialect implements Dialect {
 
   private static JsonObject event(List<StoredEvent> stored, Detected detected, int i) {
     return EventJson.of(stored.get(i)).put("score", detected.scores().get(i))
-        .put("alerts_triggered", detected.newAlerts().get(i));
+        .put("alerts_triggered", detected.newAlerts().get(i) + stored.get(i).ruleMatches());
   }
 }

@@ -33,6 +33,9 @@ public final class Addresses {
   /** API -> every node: {@link PartnerSettingsChanged}, drop the cached policy and thresholds. */
   public static final String PARTNER_SETTINGS_CHANGED = "keypulse.settings.changed";
 
+  /** Whoever commits outbox rows -> every node's delivery actor: {@link DeliveriesDue}, look for work now. */
+  public static final String DELIVERIES_DUE = "keypulse.deliveries.due";
+
   /** Any node -> every node: {@link CredentialsChanged}, drop cached API keys (revocation, plan change). */
   public static final String CREDENTIALS_CHANGED = "keypulse.auth.changed";
 }

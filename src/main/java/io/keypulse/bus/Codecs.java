@@ -31,6 +31,7 @@ public final class Codecs {
     bus.registerDefaultCodec(PartnerSettingsChanged.class,
         wire(PartnerSettingsChanged.class, PartnerSettingsChanged::toJson, PartnerSettingsChanged::fromJson));
     bus.registerDefaultCodec(AlertRaised.class, wire(AlertRaised.class, AlertRaised::toJson, AlertRaised::fromJson));
+    bus.registerDefaultCodec(DeliveriesDue.class, wire(DeliveriesDue.class, DeliveriesDue::toJson, DeliveriesDue::fromJson));
     bus.registerDefaultCodec(CredentialsChanged.class,
         wire(CredentialsChanged.class, CredentialsChanged::toJson, CredentialsChanged::fromJson));
   }

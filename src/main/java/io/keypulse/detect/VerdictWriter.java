@@ -2,6 +2,7 @@ package io.keypulse.detect;
 
 import io.keypulse.bus.Addresses;
 import io.keypulse.bus.AlertRaised;
+import io.keypulse.bus.DeliveriesDue;
 import io.keypulse.db.PgFailures;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -52,13 +53,24 @@ final class VerdictWriter {
       UPDATE stats_totals t SET nominal = t.nominal - s.w - s.c, warning = t.warning + s.w, critical = t.critical + s.c
       FROM per_scope s WHERE t.scope = s.scope
       """;
+  /** New alerts, and (same transaction) their webhook to the partner when it has one. */
   private static final String ALERTS = """
-      INSERT INTO alerts (partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at)
-      SELECT a.p, a.k, a.r, a.kind, a.s, a.d, a.e::json, a.ev, a.t
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
-                  $9::timestamptz[]) AS a(p, k, r, kind, s, d, e, ev, t)
-      ON CONFLICT (event_id, rule) WHERE event_id IS NOT NULL DO NOTHING
-      RETURNING id, partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at
+      WITH raised AS (
+        INSERT INTO alerts (partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at)
+        SELECT a.p, a.k, a.r, a.kind, a.s, a.d, a.e::json, a.ev, a.t
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+                    $9::timestamptz[]) AS a(p, k, r, kind, s, d, e, ev, t)
+        ON CONFLICT (event_id, rule) WHERE event_id IS NOT NULL DO NOTHING
+        RETURNING id, partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at
+      ),
+      outbox AS (
+        INSERT INTO deliveries (partner_id, alert_id, event_id, event, url)
+        SELECT r.partner_id, r.id, r.event_id, r.kind, p.webhook_url
+        FROM raised r JOIN partners p ON p.id = r.partner_id WHERE p.webhook_url IS NOT NULL
+        ORDER BY r.id
+        RETURNING alert_id
+      )
+      SELECT r.*, (SELECT count(*) FROM outbox) AS webhooks FROM raised r
       """;
   private static final String REPEAT = """
       UPDATE alerts SET repeat_count = repeat_count + 1, last_repeat_at = greatest(last_repeat_at, $4)
@@ -143,7 +155,10 @@ final class VerdictWriter {
     pool.withTransaction(conn -> transaction(conn, batch)).onComplete(result -> {
       writing = false;
       if (result.succeeded()) {
-        result.result().forEach(alert -> vertx.eventBus().publish(Addresses.ALERTS_RAISED, alert));
+        result.result().alerts().forEach(alert -> vertx.eventBus().publish(Addresses.ALERTS_RAISED, alert));
+        if (result.result().webhooks() > 0) {
+          vertx.eventBus().publish(Addresses.DELIVERIES_DUE, new DeliveriesDue(result.result().webhooks()));
+        }
         batch.queued().forEach(q -> q.committed().complete());
       } else if (PgFailures.unavailable(result.cause())) {
         requeue(batch);
@@ -162,7 +177,9 @@ final class VerdictWriter {
     });
   }
 
-  private Future<List<AlertRaised>> transaction(SqlConnection conn, Batch batch) {
+  private record Written(List<AlertRaised> alerts, int webhooks) {}
+
+  private Future<Written> transaction(SqlConnection conn, Batch batch) {
     List<Future<?>> steps = new ArrayList<>();
     if (touchesSharedRows(batch.verdicts())) {
       // Counters and keys rows are the event store's too: take its lock, so that we never deadlock with it.
@@ -182,7 +199,7 @@ final class VerdictWriter {
     if (!batch.checkpoints().isEmpty()) {
       steps.add(conn.preparedQuery(CHECKPOINTS).execute(checkpoints(batch.checkpoints())));
     }
-    return Future.all(steps).map(done -> raised(alerts.result()));
+    return Future.all(steps).map(done -> new Written(raised(alerts.result()), webhooks(alerts.result())));
   }
 
   private static boolean touchesSharedRows(List<Verdict> batch) {
@@ -253,6 +270,10 @@ final class VerdictWriter {
     return Tuple.of(batch.stream().map(Checkpoint::owner).toArray(String[]::new),
         batch.stream().map(Checkpoint::lastEventId).toArray(Long[]::new),
         batch.stream().map(c -> base64.encodeToString(c.state())).toArray(String[]::new));
+  }
+
+  private static int webhooks(RowSet<Row> rows) {
+    return rows.size() == 0 ? 0 : rows.iterator().next().getLong("webhooks").intValue();
   }
 
   private static List<AlertRaised> raised(RowSet<Row> rows) {

@@ -56,6 +56,6 @@ public final class EventQueries {
         row.getString("source_ip"),
         row.getString("actor"), row.getJsonObject("details"), null);
     return new StoredEvent(row.getLong("id"), event, score == null ? null : score.doubleValue(),
-        row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant(), 0);
+        row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant(), 0, 0);
   }
 }

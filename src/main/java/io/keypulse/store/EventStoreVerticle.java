@@ -4,6 +4,7 @@ import io.keypulse.bus.Addresses;
 import io.keypulse.bus.Append;
 import io.keypulse.bus.Appended;
 import io.keypulse.bus.Committed;
+import io.keypulse.bus.DeliveriesDue;
 import io.keypulse.bus.Detected;
 import io.keypulse.bus.EventFacts;
 import io.keypulse.bus.NewEvent;
@@ -177,6 +178,10 @@ public final class EventStoreVerticle extends VerticleBase {
           .onSuccess(mineDetected -> p.request().reply(new Appended(mine, mineDetected), localOnly));
     }
     vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, new Committed(stored), localOnly);
+    int matches = stored.stream().mapToInt(StoredEvent::ruleMatches).sum();
+    if (matches > 0) {
+      vertx.eventBus().publish(Addresses.DELIVERIES_DUE, new DeliveriesDue(matches));
+    }
   }
 
   /**

@@ -15,7 +15,8 @@ import java.util.List;
 /**
  * Writes one group commit: all events of a flush, their keys' rows and the stats counters, in one
  * transaction of two pipelined statements (one round trip plus the commit). Each event learns the
- * id of its key's previous event, so that detection can follow every key in commit order.
+ * id of its key's previous event, so that detection can follow every key in commit order. Alert
+ * rules are matched here too: a match's outbox row commits with its event.
  */
 final class EventWriter {
   /** Serialises writers across the cluster so that event ids increase in commit order. */
@@ -32,7 +33,7 @@ final class EventWriter {
              WITH ORDINALITY AS u(partner_id, key_id, event_type, canonical_type, severity, severity_derived,
                                   source_ip, actor, details, occurred_at, ord)
         ORDER BY u.ord
-        RETURNING id, partner_id, key_id, canonical_type, severity, details, occurred_at, created_at
+        RETURNING id, partner_id, key_id, event_type, canonical_type, severity, details, occurred_at, created_at
       ),
       previous AS (
         SELECT k.partner_id, k.key_id, k.last_event_id
@@ -99,11 +100,23 @@ final class EventWriter {
         INSERT INTO stats_arrivals AS a (scope, minute, events)
         SELECT scope, date_trunc('minute', statement_timestamp()), events FROM per_scope ORDER BY scope
         ON CONFLICT (scope, minute) DO UPDATE SET events = a.events + excluded.events
-      )
+      ),
+      matched AS (
+        INSERT INTO deliveries (partner_id, rule_id, event_id, event, url)
+        SELECT i.partner_id, r.id, i.id, 'rule_match', r.webhook_url
+        FROM ins i JOIN rules r ON r.partner_id = i.partner_id AND r.is_active
+          AND (r.event_type_match = '*' OR r.event_type_match = i.event_type
+               OR r.event_type_match = i.canonical_type)
+        ORDER BY i.id, r.id
+        RETURNING event_id
+      ),
+      matches AS (SELECT event_id, count(*) AS n FROM matched GROUP BY event_id)
       SELECT i.id, i.occurred_at, i.created_at,
              coalesce(lag(i.id) OVER (PARTITION BY i.partner_id, i.key_id ORDER BY i.id), p.last_event_id, 0)
-               AS previous_id
+               AS previous_id,
+             coalesce(m.n, 0) AS rule_matches
       FROM ins i LEFT JOIN previous p ON p.partner_id = i.partner_id AND p.key_id = i.key_id
+        LEFT JOIN matches m ON m.event_id = i.id
       ORDER BY i.id
       """;
 
@@ -152,7 +165,7 @@ final class EventWriter {
     for (Row row : rows) {
       out.add(new StoredEvent(row.getLong("id"), events.get(i++), null,
           row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant(),
-          row.getLong("previous_id")));
+          row.getLong("previous_id"), row.getLong("rule_matches").intValue()));
     }
     if (i != events.size()) {
       throw new IllegalStateException("stored " + i + " of " + events.size() + " events");
