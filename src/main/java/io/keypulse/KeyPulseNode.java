@@ -15,6 +15,7 @@ import io.keypulse.db.EmbeddedPostgres;
 import io.keypulse.db.Migrations;
 import io.keypulse.db.PgTarget;
 import io.keypulse.db.Pools;
+import io.keypulse.delivery.DeliveryVerticle;
 import io.keypulse.detect.DetectRouter;
 import io.keypulse.detect.DetectSetup;
 import io.keypulse.detect.DetectStats;
@@ -22,6 +23,7 @@ import io.keypulse.detect.DetectorVerticle;
 import io.keypulse.detect.PartnerSettingsCache;
 import io.keypulse.schedule.SchedulerVerticle;
 import io.keypulse.ops.Readiness;
+import io.keypulse.partner.Partners;
 import io.keypulse.partner.SecretBox;
 import io.keypulse.store.EventStoreVerticle;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -38,6 +40,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.security.SecureRandom;
+import io.vertx.sqlclient.Pool;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -129,6 +132,11 @@ public final class KeyPulseNode implements AutoCloseable {
       deployments.add(vertx.deployVerticle(new DetectorVerticle(shard, detect, detectors)).await());
     }
     deployments.add(vertx.deployVerticle(new SchedulerVerticle(config, pg, hazelcast, detectors)).await());
+    // Named by its cluster member: a delivery claimed by a member that has left is visibly orphaned.
+    String member = hazelcast.getCluster().getLocalMember().getUuid().toString();
+    Pool queryPool = Pools.query(vertx, config.pg(), pg);
+    deployments.add(vertx.deployVerticle(new DeliveryVerticle(config.webhook(), queryPool,
+        new Partners(queryPool, secrets), member, metrics)).await());
     deployments.add(vertx.deployVerticle(new CacheSyncVerticle(api.credentials(), detect.settings())).await());
     deployments.add(vertx.deployVerticle(new RateLimitVerticle(api.limiter(), hazelcast)).await());
     int instances = config.http().instances() > 0 ? config.http().instances() : Runtime.getRuntime().availableProcessors();

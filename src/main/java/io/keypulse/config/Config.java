@@ -53,5 +53,7 @@ public record Config(
   public record Cluster(String name, String host, int port, List<String> members,
                         String eventbusHost, int eventbusPort) {}
 
-  public record Webhook(List<String> allowedCidrs) {}
+  public record Webhook(List<String> allowedCidrs, int timeoutMs, List<Long> retryDelaysMs, int jitterPct,
+                        int perEndpointConcurrency, int maxInFlight, int pollMs, int leaseSeconds,
+                        int maxActiveRules) {}
 }

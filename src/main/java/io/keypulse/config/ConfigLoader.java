@@ -137,7 +137,11 @@ public final class ConfigLoader {
         new Config.Secrets(s.str("secrets.master_key")),
         new Config.Cluster(s.str("cluster.name"), s.str("cluster.host"), s.integer("cluster.port"),
             s.list("cluster.members"), s.str("cluster.eventbus_host"), s.integer("cluster.eventbus_port")),
-        new Config.Webhook(s.list("webhook.allowed_cidrs")));
+        new Config.Webhook(s.list("webhook.allowed_cidrs"), s.integer("webhook.timeout_ms"),
+            s.list("webhook.retry_delays_ms").stream().map(Long::parseLong).toList(), s.integer("webhook.jitter_pct"),
+            s.integer("webhook.per_endpoint_concurrency"), s.integer("webhook.max_in_flight"),
+            s.integer("webhook.poll_ms"), s.integer("webhook.lease_seconds"),
+            s.integer("webhook.max_active_rules")));
   }
 
   /** Typed reads of the flattened settings, naming the setting when one is malformed. */

@@ -8,6 +8,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /** The partners table: registration (partner + first key, one transaction) and plans. */
 public final class Partners {
@@ -15,6 +16,10 @@ public final class Partners {
       "INSERT INTO partners (id, name, webhook_url, webhook_secret_enc) VALUES ($1, $2, $3, $4)";
   private static final String SET_RATE_LIMIT = "UPDATE partners SET rate_limit_per_min = $2 WHERE id = $1";
   private static final String SET_STATUS = "UPDATE partners SET status = $2 WHERE id = $1";
+  private static final String SET_WEBHOOK = "UPDATE partners SET webhook_url = $2 WHERE id = $1";
+  private static final String WEBHOOK = "SELECT webhook_url FROM partners WHERE id = $1";
+  private static final String SECRET = "SELECT webhook_secret_enc FROM partners WHERE id = $1";
+  private static final String SET_SECRET = "UPDATE partners SET webhook_secret_enc = $2 WHERE id = $1";
   private static final String LIST = """
       SELECT p.id, p.name, p.status, p.rate_limit_per_min, p.webhook_url, p.created_at,
              count(k.id) FILTER (WHERE k.status = 'active') AS active_keys
@@ -64,6 +69,31 @@ public final class Partners {
       }
       return out;
     });
+  }
+
+  /** The partner webhook for detector alerts (null: none). */
+  public Future<Boolean> setWebhookUrl(String partnerId, String url) {
+    return pool.preparedQuery(SET_WEBHOOK).execute(Tuple.of(partnerId, url)).map(r -> r.rowCount() == 1);
+  }
+
+  public Future<Optional<String>> webhookUrl(String partnerId) {
+    return pool.preparedQuery(WEBHOOK).execute(Tuple.of(partnerId)).map(rows -> rows.size() == 0
+        ? Optional.empty()
+        : Optional.ofNullable(rows.iterator().next().getString(0)));
+  }
+
+  /** The secret webhooks are signed with, decrypted (empty if no such partner). */
+  public Future<Optional<String>> webhookSecret(String partnerId) {
+    return pool.preparedQuery(SECRET).execute(Tuple.of(partnerId)).map(rows -> rows.size() == 0
+        ? Optional.empty()
+        : Optional.of(secrets.open(rows.iterator().next().getBuffer(0).getBytes())));
+  }
+
+  /** Replaces the webhook secret; returns the new one (shown once). */
+  public Future<String> rotateWebhookSecret(String partnerId) {
+    String secret = Credentials.newWebhookSecret();
+    return pool.preparedQuery(SET_SECRET).execute(Tuple.of(partnerId, Buffer.buffer(secrets.seal(secret))))
+        .map(done -> secret);
   }
 
   public Future<Boolean> setStatus(String partnerId, String status) {

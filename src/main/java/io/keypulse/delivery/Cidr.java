@@ -1,0 +1,40 @@
+package io.keypulse.delivery;
+
+import io.netty.util.NetUtil;
+import java.net.InetAddress;
+
+/** An address range, IPv4 or IPv6: "10.0.0.0/8", "fe80::/10", or one address. */
+record Cidr(byte[] network, int prefix) {
+
+  static Cidr parse(String text) {
+    String[] parts = text.trim().split("/", 2);
+    byte[] address = NetUtil.createByteArrayFromIpAddressString(parts[0]);
+    if (address == null) {
+      throw new IllegalArgumentException("not an address range: " + text);
+    }
+    int prefix = parts.length == 2 ? Integer.parseInt(parts[1]) : address.length * 8;
+    if (prefix < 0 || prefix > address.length * 8) {
+      throw new IllegalArgumentException("bad prefix length in " + text);
+    }
+    return new Cidr(address, prefix);
+  }
+
+  boolean contains(InetAddress address) {
+    byte[] candidate = address.getAddress();
+    if (candidate.length != network.length) {
+      return false;
+    }
+    int full = prefix / 8;
+    for (int i = 0; i < full; i++) {
+      if (candidate[i] != network[i]) {
+        return false;
+      }
+    }
+    int rest = prefix % 8;
+    if (rest == 0) {
+      return true;
+    }
+    int mask = 0xFF << (8 - rest) & 0xFF;
+    return (candidate[full] & mask) == (network[full] & mask);
+  }
+}

@@ -1,0 +1,120 @@
+package io.keypulse.delivery;
+
+import io.keypulse.api.Times;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** A partner's delivery history (every attempt), replays, and test deliveries. */
+public final class DeliveryLog {
+  private static final String COLUMNS = """
+      d.id, d.delivery_id::text AS delivery_id, d.rule_id, d.alert_id, d.event_id, d.event, d.url, d.status,
+      d.next_attempt_at, d.created_at, d.finished_at,
+      coalesce((SELECT json_agg(json_build_object('at', a.at, 'status_code', a.status_code,
+                'latency_ms', a.latency_ms, 'error', a.error) ORDER BY a.attempt)
+                FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]'::json) AS attempt_log
+      """;
+  /** Only finished deliveries: a pending one may be in a node's hands right now. */
+  private static final String REPLAY = """
+      UPDATE deliveries SET status = 'pending', next_attempt_at = now(), attempt_base = attempts,
+             claimed_by = NULL, claim_until = NULL, finished_at = NULL
+      WHERE partner_id = $1 AND id = $2 AND status <> 'pending' RETURNING id
+      """;
+  private static final String EXISTS = "SELECT 1 FROM deliveries WHERE partner_id = $1 AND id = $2";
+  private static final String TEST = "INSERT INTO deliveries (partner_id, event, url, payload) "
+      + "VALUES ($1, 'test', $2, $3) RETURNING id";
+
+  /** Filters of GET /api/v1/webhooks/deliveries; null does not filter. */
+  public record Filter(String partnerId, String status, Long ruleId, Long beforeId, int limit) {}
+
+  public record Page(List<JsonObject> deliveries, Long nextBeforeId) {}
+
+  public enum Replay { REPLAYED, PENDING, NOT_FOUND }
+
+  private final Pool pool;
+
+  public DeliveryLog(Pool pool) {
+    this.pool = pool;
+  }
+
+  public Future<Page> find(Filter f) {
+    List<Object> params = new ArrayList<>(List.of(f.partnerId()));
+    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM deliveries d WHERE d.partner_id = $1");
+    if (f.status() != null) {
+      params.add(f.status());
+      sql.append(" AND d.status = $").append(params.size());
+    }
+    if (f.ruleId() != null) {
+      params.add(f.ruleId());
+      sql.append(" AND d.rule_id = $").append(params.size());
+    }
+    if (f.beforeId() != null) {
+      params.add(f.beforeId());
+      sql.append(" AND d.id < $").append(params.size());
+    }
+    params.add(f.limit() + 1);
+    sql.append(" ORDER BY d.id DESC LIMIT $").append(params.size());
+    return pool.preparedQuery(sql.toString()).execute(Tuple.from(params)).map(rows -> {
+      List<JsonObject> out = new ArrayList<>();
+      rows.forEach(r -> out.add(json(r)));
+      boolean more = out.size() > f.limit();
+      List<JsonObject> page = more ? out.subList(0, f.limit()) : out;
+      return new Page(page, more ? page.get(page.size() - 1).getLong("id") : null);
+    });
+  }
+
+  public Future<Optional<JsonObject>> one(String partnerId, long id) {
+    return pool.preparedQuery("SELECT " + COLUMNS + " FROM deliveries d WHERE d.partner_id = $1 AND d.id = $2")
+        .execute(Tuple.of(partnerId, id))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(json(rows.iterator().next())));
+  }
+
+  /** Sends a finished delivery again, same body and delivery id, with a fresh retry budget. */
+  public Future<Replay> replay(String partnerId, long id) {
+    return pool.preparedQuery(REPLAY).execute(Tuple.of(partnerId, id)).compose(rows -> rows.size() == 1
+        ? Future.succeededFuture(Replay.REPLAYED)
+        : pool.preparedQuery(EXISTS).execute(Tuple.of(partnerId, id))
+            .map(found -> found.size() == 1 ? Replay.PENDING : Replay.NOT_FOUND));
+  }
+
+  /** Queues a signed test payload to the given URL; returns the delivery's id. */
+  public Future<Long> test(String partnerId, String url, java.time.Instant now) {
+    return pool.preparedQuery(TEST).execute(Tuple.of(partnerId, url, Payloads.test(partnerId, now)))
+        .map(rows -> rows.iterator().next().getLong("id"));
+  }
+
+  private static JsonObject json(Row r) {
+    JsonArray attempts = new JsonArray();
+    Object log = r.getValue("attempt_log");
+    if (log instanceof JsonArray list) {
+      list.forEach(a -> {
+        JsonObject attempt = (JsonObject) a;
+        attempts.add(new JsonObject().put("at", Times.iso(OffsetDateTime.parse(attempt.getString("at")).toInstant()))
+            .put("status_code", attempt.getValue("status_code")).put("latency_ms", attempt.getValue("latency_ms"))
+            .put("error", attempt.getValue("error")));
+      });
+    }
+    return new JsonObject()
+        .put("id", r.getLong("id"))
+        .put("delivery_id", r.getString("delivery_id"))
+        .put("rule_id", r.getLong("rule_id"))
+        .put("alert_id", r.getLong("alert_id"))
+        .put("event_id", r.getLong("event_id"))
+        .put("event", r.getString("event"))
+        .put("url", r.getString("url"))
+        .put("status", r.getString("status"))
+        .put("attempts", attempts)
+        .put("next_attempt_at", "pending".equals(r.getString("status"))
+            ? Times.iso(r.getOffsetDateTime("next_attempt_at").toInstant()) : null)
+        .put("created_at", Times.iso(r.getOffsetDateTime("created_at").toInstant()))
+        .put("finished_at", r.getOffsetDateTime("finished_at") == null ? null
+            : Times.iso(r.getOffsetDateTime("finished_at").toInstant()));
+  }
+}

@@ -1,0 +1,127 @@
+package io.keypulse.delivery;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.UnknownHostException;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Where a webhook may go (the SSRF rules): http or https only, and every address the host resolves
+ * to must be public: not loopback, private, carrier-grade NAT, link-local (cloud metadata lives
+ * there), multicast, unspecified or reserved. An operator may allow ranges (webhook.allowed_cidrs),
+ * e.g. 127.0.0.0/8 for demos. The check runs when a URL is set and again before every send, and the
+ * request then goes to the very address that passed, so DNS cannot swap it in between.
+ */
+public final class WebhookTargets {
+  private static final int MAX_URL = 2048;
+  private static final List<Cidr> DENIED = List.of(
+      "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+      "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+      "224.0.0.0/4", "240.0.0.0/4", "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "2001:db8::/32",
+      "64:ff9b::/96").stream().map(Cidr::parse).toList();
+
+  /** A URL that passed, and the address to connect to. */
+  public record Target(URI uri, String host, int port, boolean https, InetAddress address) {
+    public String endpoint() {
+      return (https ? "https://" : "http://") + host + ":" + port;
+    }
+  }
+
+  private final Vertx vertx;
+  private final List<Cidr> allowed;
+
+  public WebhookTargets(Vertx vertx, List<String> allowedCidrs) {
+    this.vertx = vertx;
+    this.allowed = allowedCidrs.stream().map(Cidr::parse).toList();
+  }
+
+  /** Checks a URL and resolves its host (off the event loop); fails with a message fit for the partner. */
+  public Future<Target> check(String url) {
+    URI uri;
+    try {
+      uri = shape(url);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+    String host = uri.getHost().startsWith("[") ? uri.getHost().substring(1, uri.getHost().length() - 1) : uri.getHost();
+    boolean https = uri.getScheme().equalsIgnoreCase("https");
+    int port = uri.getPort() > 0 ? uri.getPort() : https ? 443 : 80;
+    return vertx.executeBlocking(() -> InetAddress.getAllByName(host), false).recover(e -> Future.failedFuture(
+            new IllegalArgumentException("webhook host " + host + " does not resolve")))
+        .compose(addresses -> {
+          for (InetAddress a : addresses) {
+            String refusal = refusal(a);
+            if (refusal != null) {
+              return Future.failedFuture(new IllegalArgumentException("webhook URL " + url + " points to " + refusal
+                  + " address " + a.getHostAddress() + "; only public addresses are allowed"));
+            }
+          }
+          return Future.succeededFuture(new Target(uri, host, port, https, addresses[0]));
+        });
+  }
+
+  /** Syntax only: absolute http(s), a host, no credentials, reasonable length. */
+  static URI shape(String url) {
+    if (url == null || url.isBlank() || url.length() > MAX_URL) {
+      throw new IllegalArgumentException("webhook URL must be an http(s) URL of at most " + MAX_URL + " characters");
+    }
+    try {
+      URI uri = new URI(url.trim());
+      String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+      if (!(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
+        throw new IllegalArgumentException("webhook URL must be an absolute http:// or https:// URL");
+      }
+      if (uri.getUserInfo() != null) {
+        throw new IllegalArgumentException("webhook URL must not carry credentials");
+      }
+      return uri;
+    } catch (URISyntaxException e) {
+      throw new IllegalArgumentException("webhook URL is not a valid URL");
+    }
+  }
+
+  /** Null if the address may be called, else what kind of address it is. */
+  String refusal(InetAddress address) {
+    InetAddress a = unmapped(address);
+    if (allowed.stream().anyMatch(c -> c.contains(a))) {
+      return null;
+    }
+    if (a.isLoopbackAddress()) {
+      return "a loopback";
+    }
+    if (a.isLinkLocalAddress()) {
+      return "a link-local (metadata)";
+    }
+    if (a.isSiteLocalAddress()) {
+      return "a private";
+    }
+    if (a.isMulticastAddress()) {
+      return "a multicast";
+    }
+    return DENIED.stream().anyMatch(c -> c.contains(a)) ? "a reserved or private" : null;
+  }
+
+  /** ::ffff:127.0.0.1 is 127.0.0.1. */
+  private static InetAddress unmapped(InetAddress a) {
+    byte[] b = a.getAddress();
+    if (a instanceof Inet6Address && b.length == 16) {
+      boolean mapped = true;
+      for (int i = 0; i < 10; i++) {
+        mapped &= b[i] == 0;
+      }
+      if (mapped && b[10] == (byte) 0xff && b[11] == (byte) 0xff) {
+        try {
+          return InetAddress.getByAddress(new byte[] {b[12], b[13], b[14], b[15]});
+        } catch (UnknownHostException e) {
+          return a;
+        }
+      }
+    }
+    return a;
+  }
+}
