@@ -4,12 +4,15 @@ import io.keypulse.admin.AdminRoutes;
 import io.keypulse.admin.ClusterView;
 import io.keypulse.config.Config;
 import io.keypulse.db.Pools;
+import io.keypulse.delivery.DeliveryLog;
+import io.keypulse.delivery.WebhookTargets;
 import io.keypulse.detect.AlertQueries;
 import io.keypulse.detect.PartnerSettingsStore;
 import io.keypulse.detect.Policy;
 import io.keypulse.ops.OpsRoutes;
 import io.keypulse.partner.ApiKeys;
 import io.keypulse.partner.Partners;
+import io.keypulse.rules.RuleStore;
 import io.keypulse.store.EventQueries;
 import io.keypulse.store.KeyQueries;
 import io.keypulse.store.StatsQueries;
@@ -50,7 +53,10 @@ public final class ApiVerticle extends VerticleBase {
         config.ingest().maxKeyIdLength());
     DetectionRoutes detection = new DetectionRoutes(settings, new AlertQueries(pool), keys, setup.detectors(),
         config.ingest().maxKeyIdLength());
-    PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), new WebhookUrls());
+    WebhookTargets webhookTargets = new WebhookTargets(vertx, config.webhook().allowedCidrs());
+    PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), webhookTargets);
+    WebhookRoutes webhooks = new WebhookRoutes(new RuleStore(pool), new DeliveryLog(pool), partners, webhookTargets,
+        setup.credentials(), config.webhook().maxActiveRules(), config.webhook().timeoutMs() + 2000L, setup.clock());
     RegistrationLimit registrationLimit = new RegistrationLimit(setup.limiter(), config.rateLimit().registerPerMin());
     AdminRoutes admin = new AdminRoutes(partners, apiKeys, setup.credentials(),
         new ClusterView(setup.hazelcast(), setup.detectStats()), setup.adminToken());
@@ -78,6 +84,15 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/api/v1/thresholds").handler(auth.required()).handler(detection::createThreshold);
     router.get("/api/v1/thresholds").handler(auth.required()).handler(detection::listThresholds);
     router.delete("/api/v1/thresholds/:id").handler(auth.required()).handler(detection::deleteThreshold);
+    router.post("/api/v1/rules").handler(auth.required()).handler(webhooks::createRule);
+    router.get("/api/v1/rules").handler(auth.required()).handler(webhooks::listRules);
+    router.delete("/api/v1/rules/:id").handler(auth.required()).handler(webhooks::deleteRule);
+    router.put("/api/v1/partners/webhook").handler(auth.required()).handler(webhooks::putPartnerWebhook);
+    router.post("/api/v1/partners/webhook-secret/rotate").handler(auth.required()).handler(webhooks::rotateSecret);
+    router.get("/api/v1/webhooks/deliveries").handler(auth.required()).handler(webhooks::listDeliveries);
+    router.get("/api/v1/webhooks/deliveries/:id").handler(auth.required()).handler(webhooks::getDelivery);
+    router.post("/api/v1/webhooks/deliveries/:id/replay").handler(auth.required()).handler(webhooks::replay);
+    router.post("/api/v1/webhooks/test").handler(auth.required()).handler(webhooks::test);
     router.route("/admin/*").subRouter(admin.router(vertx));
     OpsRoutes.mount(router, vertx, pool, setup.hazelcast(), setup.readiness(), setup.metrics());
     router.route().failureHandler(failures::handle);

@@ -1,5 +1,6 @@
 package io.keypulse.api;
 
+import io.keypulse.delivery.WebhookTargets;
 import io.keypulse.partner.ApiKeyInfo;
 import io.keypulse.partner.ApiKeys;
 import io.keypulse.partner.Credentials;
@@ -16,20 +17,19 @@ public final class PartnerRoutes {
   private final Partners partners;
   private final ApiKeys apiKeys;
   private final CredentialCache credentials;
-  private final WebhookUrls webhookUrls;
+  private final WebhookTargets webhookTargets;
 
-  PartnerRoutes(Partners partners, ApiKeys apiKeys, CredentialCache credentials, WebhookUrls webhookUrls) {
+  PartnerRoutes(Partners partners, ApiKeys apiKeys, CredentialCache credentials, WebhookTargets webhookTargets) {
     this.partners = partners;
     this.apiKeys = apiKeys;
     this.credentials = credentials;
-    this.webhookUrls = webhookUrls;
+    this.webhookTargets = webhookTargets;
   }
 
   void register(RoutingContext ctx) {
     JsonObject body = JsonBodies.object(ctx);
     String name = name(body.getValue("name"), true);
-    String webhookUrl = webhookUrls.optional(body.getValue("webhook_url"), "webhook_url");
-    partners.register(name, webhookUrl).onSuccess(r -> {
+    webhookUrl(body.getValue("webhook_url")).compose(url -> partners.register(name, url)).onSuccess(r -> {
       ctx.response().setStatusCode(201);
       ctx.json(new JsonObject().put("partner_id", r.partnerId()).put("api_key", r.apiKey())
           .put("webhook_secret", r.webhookSecret()));
@@ -69,6 +69,20 @@ public final class PartnerRoutes {
           ctx.json(new JsonObject().put("success", true).put("revoked", id));
         })
         .onFailure(ctx::fail);
+  }
+
+  /** Optional at registration; when given it must pass the SSRF rules like any webhook URL. */
+  private Future<String> webhookUrl(Object value) {
+    if (value == null) {
+      return Future.succeededFuture(null);
+    }
+    if (!(value instanceof String url)) {
+      return Future.failedFuture(HttpProblem.badRequest("webhook_url must be a string"));
+    }
+    return webhookTargets.check(url.trim()).map(target -> target.uri().toString())
+        .recover(e -> Future.failedFuture(e instanceof IllegalArgumentException
+            ? HttpProblem.badRequest("webhook_url: " + e.getMessage())
+            : e));
   }
 
   public static JsonObject info(ApiKeyInfo k) {
