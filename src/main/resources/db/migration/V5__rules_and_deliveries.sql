@@ -25,6 +25,9 @@ CREATE TABLE deliveries (
   event_id         BIGINT,
   event            TEXT NOT NULL,     -- rule_match, anomaly_detected, rotation_overdue, threshold_breach, test
   url              TEXT NOT NULL,
+  -- scheme://host[:port], the unit of the per-endpoint concurrency limit
+  endpoint         TEXT GENERATED ALWAYS AS
+                   (coalesce(lower(substring(url FROM '^[A-Za-z]+://[^/?#]+')), url)) STORED,
   payload          TEXT,
   status           TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
   attempts         INTEGER NOT NULL DEFAULT 0,
@@ -45,5 +48,6 @@ CREATE TABLE delivery_attempts (
   status_code  INTEGER,
   latency_ms   INTEGER NOT NULL,
   error        TEXT,
+  node         TEXT NOT NULL,      -- the cluster member that sent it
   PRIMARY KEY (delivery_id, attempt)
 );

@@ -127,7 +127,9 @@ public final class DeliveryVerticle extends VerticleBase {
     }
     claiming = true;
     again = false;
-    outbox.claim(room, config.leaseSeconds()).compose(outbox::withPayloads).onComplete(result -> {
+    List<String> busy = perEndpoint.entrySet().stream().filter(e -> e.getValue() >= config.perEndpointConcurrency())
+        .map(Map.Entry::getKey).toList();
+    outbox.claim(room, config.leaseSeconds(), busy, config.perEndpointConcurrency()).compose(outbox::withPayloads).onComplete(result -> {
       claiming = false;
       if (result.succeeded()) {
         result.result().forEach(this::dispatch);
@@ -141,7 +143,7 @@ public final class DeliveryVerticle extends VerticleBase {
   }
 
   private void dispatch(Delivery d) {
-    String endpoint = endpointOf(d.url());
+    String endpoint = d.endpoint();
     if (perEndpoint.getOrDefault(endpoint, 0) >= config.perEndpointConcurrency()) {
       outbox.release(d, BUSY_ENDPOINT_RETRY_SECONDS);
       return;
@@ -207,7 +209,10 @@ public final class DeliveryVerticle extends VerticleBase {
       status = "pending";
       long delay = delays.get(retriesUsed);
       long jitter = delay * config.jitterPct() / 100;
-      next = Instant.now().plusMillis(delay + (jitter == 0 ? 0 : ThreadLocalRandom.current().nextLong(-jitter, jitter + 1)));
+      long wait = delay + (jitter == 0 ? 0 : ThreadLocalRandom.current().nextLong(-jitter, jitter + 1));
+      next = Instant.now().plusMillis(wait);
+      // Look again when it falls due rather than at the next poll, so retries keep their spacing.
+      vertx.setTimer(wait + 1, id -> poke());
     }
     Counter.builder("keypulse.webhook.deliveries").tag("outcome", status.equals("pending") ? "retrying" : status)
         .description("Webhook attempts by outcome: delivered, retrying, failed").register(metrics).increment();
@@ -225,15 +230,6 @@ public final class DeliveryVerticle extends VerticleBase {
       secrets.put(partnerId, secret);
       return secret;
     });
-  }
-
-  private static String endpointOf(String url) {
-    try {
-      java.net.URI uri = WebhookTargets.shape(url);
-      return uri.getScheme() + "://" + uri.getHost() + ":" + uri.getPort();
-    } catch (IllegalArgumentException e) {
-      return url;
-    }
   }
 
   private static String describe(Throwable cause) {

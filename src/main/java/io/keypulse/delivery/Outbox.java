@@ -18,14 +18,21 @@ import java.util.Map;
  * of a node that died are claimable again once their lease expires.
  */
 final class Outbox {
+  /**
+   * Due rows, oldest first, skipping endpoints this node already has at its concurrency limit and
+   * taking at most that many per endpoint, so a dead endpoint's backlog is not claimed only to be
+   * handed back.
+   */
   private static final String CLAIM = """
       UPDATE deliveries d SET claimed_by = $1, claim_until = now() + make_interval(secs => $3)
-      FROM (SELECT id FROM deliveries
-            WHERE status = 'pending' AND next_attempt_at <= now() AND (claim_until IS NULL OR claim_until < now())
-            ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
-      WHERE d.id = due.id
+      FROM (SELECT id, row_number() OVER (PARTITION BY endpoint ORDER BY next_attempt_at, id) AS nth
+            FROM (SELECT id, endpoint, next_attempt_at FROM deliveries
+                  WHERE status = 'pending' AND next_attempt_at <= now()
+                    AND (claim_until IS NULL OR claim_until < now()) AND NOT (endpoint = ANY($4::text[]))
+                  ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) candidates) due
+      WHERE d.id = due.id AND due.nth <= $5
       RETURNING d.id, d.delivery_id::text AS delivery_id, d.partner_id, d.rule_id, d.alert_id, d.event_id, d.event,
-                d.url, d.payload, d.attempts, d.attempt_base
+                d.url, d.endpoint, d.payload, d.attempts, d.attempt_base
       """;
   private static final String EVENTS = "SELECT id, event_type, key_id, occurred_at, details FROM events WHERE id = ANY($1)";
   private static final String ALERTS = "SELECT id, key_id, rule, kind, severity, description, evidence, triggered_at, "
@@ -35,8 +42,8 @@ final class Outbox {
   private static final String CURRENT_PAYLOAD = "SELECT payload FROM deliveries WHERE id = $1";
   private static final String RECORD = """
       WITH attempt AS (
-        INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, latency_ms, error)
-        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
+        INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, latency_ms, error, node)
+        VALUES ($1, $2, $3, $4, $5, $6, $9) ON CONFLICT DO NOTHING
       )
       UPDATE deliveries SET attempts = $2, status = $7, next_attempt_at = $8, claimed_by = NULL, claim_until = NULL,
              finished_at = CASE WHEN $7 = 'pending' THEN NULL ELSE now() END
@@ -58,13 +65,14 @@ final class Outbox {
     this.node = node;
   }
 
-  Future<List<Delivery>> claim(int limit, int leaseSeconds) {
-    return pool.preparedQuery(CLAIM).execute(Tuple.of(node, limit, leaseSeconds)).map(rows -> {
+  Future<List<Delivery>> claim(int limit, int leaseSeconds, List<String> busyEndpoints, int perEndpoint) {
+    Tuple args = Tuple.of(node, limit, leaseSeconds, busyEndpoints.toArray(String[]::new), perEndpoint);
+    return pool.preparedQuery(CLAIM).execute(args).map(rows -> {
       List<Delivery> out = new ArrayList<>();
       for (Row r : rows) {
         out.add(new Delivery(r.getLong("id"), r.getString("delivery_id"), r.getString("partner_id"), r.getLong("rule_id"),
             r.getLong("alert_id"), r.getLong("event_id"), r.getString("event"), r.getString("url"),
-            r.getString("payload"), r.getInteger("attempts"), r.getInteger("attempt_base")));
+            r.getString("endpoint"), r.getString("payload"), r.getInteger("attempts"), r.getInteger("attempt_base")));
       }
       return out;
     });

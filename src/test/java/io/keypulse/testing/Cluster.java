@@ -17,9 +17,16 @@ public final class Cluster implements AutoCloseable {
   private final String name = "cluster-" + System.nanoTime();
   private final List<Integer> clusterPorts = new ArrayList<>();
   private final List<NodeProcess> nodes = new ArrayList<>();
+  private final Map<String, String> extraEnv;
 
   public Cluster(PgTarget pg, int size) {
+    this(pg, size, Map.of());
+  }
+
+  /** With settings of the test's own (KEYPULSE_* variables) on every node. */
+  public Cluster(PgTarget pg, int size, Map<String, String> extraEnv) {
     this.pg = pg;
+    this.extraEnv = extraEnv;
     IntStream.range(0, size + 1).forEach(i -> clusterPorts.add(TestNode.freePort()));
     List<CompletableFuture<NodeProcess>> starting = IntStream.range(0, size)
         .mapToObj(i -> CompletableFuture.supplyAsync(() -> start(i))).toList();
@@ -47,6 +54,14 @@ public final class Cluster implements AutoCloseable {
   public void kill(int node) {
     nodes.get(node).kill();
     nodes.set(node, null);
+  }
+
+  /** Starts a killed node again, on its old cluster port. */
+  public void restart(int node) {
+    if (alive(node)) {
+      throw new IllegalStateException("node " + node + " is running");
+    }
+    nodes.set(node, start(node));
   }
 
   /** This node's view of the cluster (GET /admin/cluster). */
@@ -86,6 +101,7 @@ public final class Cluster implements AutoCloseable {
     env.put("KEYPULSE_SCHEDULE_RESCUE_AFTER_SECONDS", "2");
     env.put("KEYPULSE_DETECT_CHECKPOINT_SECONDS", "1");
     env.put("KEYPULSE_HTTP_INSTANCES", "1");
+    env.putAll(extraEnv);
     return NodeProcess.start(env, "node", "--pg", pg.url(), "--http-port", "0");
   }
 

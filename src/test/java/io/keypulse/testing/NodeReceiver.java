@@ -1,0 +1,89 @@
+package io.keypulse.testing;
+
+import io.vertx.core.json.JsonObject;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * A receiver written in JavaScript and run by Node (src/test/resources/webhooks/node-receiver.js):
+ * it verifies signatures as the first product document's snippet does, over
+ * JSON.stringify(JSON.parse(body)), and over the raw body, and reports both for every request.
+ * Node is a test prerequisite (.ci/run installs it).
+ */
+public final class NodeReceiver implements AutoCloseable {
+  private final Process process;
+  private final int port;
+  private final List<JsonObject> verdicts = new CopyOnWriteArrayList<>();
+
+  public NodeReceiver(String webhookSecret) {
+    try {
+      Path script = Files.createTempFile("node-receiver-", ".js");
+      try (var in = NodeReceiver.class.getResourceAsStream("/webhooks/node-receiver.js")) {
+        Files.write(script, in.readAllBytes());
+      }
+      ProcessBuilder pb = new ProcessBuilder(node(), script.toString()).redirectErrorStream(true);
+      pb.environment().put("WEBHOOK_SECRET", webhookSecret);
+      process = pb.start();
+      BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+      String first = out.readLine();
+      if (first == null || !first.startsWith("listening ")) {
+        throw new IllegalStateException("node receiver did not start: " + first);
+      }
+      port = Integer.parseInt(first.substring("listening ".length()).trim());
+      Thread reader = new Thread(() -> {
+        try {
+          for (String line = out.readLine(); line != null; line = out.readLine()) {
+            verdicts.add(new JsonObject(line));
+          }
+        } catch (IOException e) {
+          // the process ended
+        }
+      }, "node-receiver-output");
+      reader.setDaemon(true);
+      reader.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public String url(String path) {
+    return "http://127.0.0.1:" + port + path;
+  }
+
+  /** The reports ({path, delivery, event, raw_ok, node_ok, body}) matching which, once there are n (or time is up). */
+  public List<JsonObject> await(Predicate<JsonObject> which, int n, long timeoutMillis) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + timeoutMillis;
+    while (true) {
+      List<JsonObject> found = verdicts.stream().filter(which).toList();
+      if (found.size() >= n || System.currentTimeMillis() > deadline) {
+        return found;
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  private static String node() {
+    for (String candidate : List.of("/usr/bin/node", "/usr/bin/nodejs", "/usr/local/bin/node")) {
+      if (Files.isExecutable(Path.of(candidate))) {
+        return candidate;
+      }
+    }
+    throw new IllegalStateException("Node.js not found: the webhook signature tests need it (apt-get install nodejs; "
+        + ".ci/run does this)");
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy();
+    process.waitFor(5, TimeUnit.SECONDS);
+  }
+}
