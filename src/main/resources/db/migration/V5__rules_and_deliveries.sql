@@ -14,11 +14,12 @@ CREATE TABLE rules (
 CREATE INDEX rules_active_by_partner ON rules (partner_id) WHERE is_active;
 
 -- The outbox: one row per webhook to send, committed with what caused it (the event for a rule
--- match, the alert for a partner webhook). The body is fixed at the first attempt and signed at
--- every attempt; delivery_id is stable across attempts, for the receiver to deduplicate.
+-- match, the alert for a partner webhook). The body is built from that row, which does not change,
+-- so every attempt sends the same bytes; only test sends store theirs (payload). delivery_id is
+-- stable across attempts, for the receiver to deduplicate.
 CREATE TABLE deliveries (
   id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  delivery_id      UUID NOT NULL DEFAULT gen_random_uuid() UNIQUE,
+  delivery_id      UUID NOT NULL DEFAULT gen_random_uuid(),
   partner_id       TEXT NOT NULL,
   rule_id          BIGINT REFERENCES rules (id),
   alert_id         BIGINT REFERENCES alerts (id),
@@ -38,7 +39,11 @@ CREATE TABLE deliveries (
   created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
   finished_at      TIMESTAMPTZ
 );
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+-- What a node may claim: pending and nobody's. A claimed row leaves this index, so looking for
+-- work never wades through rows other nodes (or this one) are already sending.
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending' AND claimed_by IS NULL;
+-- Claims whose node stopped renewing them (it died) are found here and handed back.
+CREATE INDEX deliveries_leased ON deliveries (claim_until) WHERE status = 'pending' AND claimed_by IS NOT NULL;
 CREATE INDEX deliveries_by_partner ON deliveries (partner_id, id);
 
 CREATE TABLE delivery_attempts (

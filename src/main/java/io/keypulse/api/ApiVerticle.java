@@ -53,7 +53,7 @@ public final class ApiVerticle extends VerticleBase {
         config.ingest().maxKeyIdLength());
     DetectionRoutes detection = new DetectionRoutes(settings, new AlertQueries(pool), keys, setup.detectors(),
         config.ingest().maxKeyIdLength());
-    WebhookTargets webhookTargets = new WebhookTargets(vertx, config.webhook().allowedCidrs());
+    WebhookTargets webhookTargets = new WebhookTargets(vertx, config.webhook().allowedCidrs(), 0);
     PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), webhookTargets);
     WebhookRoutes webhooks = new WebhookRoutes(new RuleStore(pool), new DeliveryLog(pool), partners, webhookTargets,
         setup.credentials(), config.webhook().maxActiveRules(), config.webhook().timeoutMs() + 2000L, setup.clock());

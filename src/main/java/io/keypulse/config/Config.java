@@ -54,6 +54,7 @@ public record Config(
                         String eventbusHost, int eventbusPort) {}
 
   public record Webhook(List<String> allowedCidrs, int timeoutMs, List<Long> retryDelaysMs, int jitterPct,
-                        int perEndpointConcurrency, int maxInFlight, int pollMs, int leaseSeconds,
-                        int maxActiveRules) {}
+                        int perEndpointConcurrency, int maxInFlight, int maxHeld, int pollMs, int claimIntervalMs,
+                        int leaseSeconds,
+                        int maxActiveRules, int resolveCacheSeconds) {}
 }

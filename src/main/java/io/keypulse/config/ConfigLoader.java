@@ -140,8 +140,9 @@ public final class ConfigLoader {
         new Config.Webhook(s.list("webhook.allowed_cidrs"), s.integer("webhook.timeout_ms"),
             s.list("webhook.retry_delays_ms").stream().map(Long::parseLong).toList(), s.integer("webhook.jitter_pct"),
             s.integer("webhook.per_endpoint_concurrency"), s.integer("webhook.max_in_flight"),
-            s.integer("webhook.poll_ms"), s.integer("webhook.lease_seconds"),
-            s.integer("webhook.max_active_rules")));
+            s.integer("webhook.max_held"), s.integer("webhook.poll_ms"), s.integer("webhook.claim_interval_ms"),
+            s.integer("webhook.lease_seconds"),
+            s.integer("webhook.max_active_rules"), s.integer("webhook.resolve_cache_seconds")));
   }
 
   /** Typed reads of the flattened settings, naming the setting when one is malformed. */

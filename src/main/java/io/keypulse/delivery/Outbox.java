@@ -6,6 +6,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,43 +20,64 @@ import java.util.Map;
  */
 final class Outbox {
   /**
-   * Due rows, oldest first, skipping endpoints this node already has at its concurrency limit and
-   * taking at most that many per endpoint, so a dead endpoint's backlog is not claimed only to be
-   * handed back.
+   * Due rows nobody holds, oldest first, skipping endpoints this node already holds its share of
+   * and taking at most that share per endpoint. Candidates are read without locks; only the rows
+   * taken are locked (FOR UPDATE SKIP LOCKED, re-checked, so two nodes never take one row and never
+   * wait for each other), and their lease is written in the same statement.
    */
   private static final String CLAIM = """
+      WITH candidates AS (
+        SELECT id, row_number() OVER (PARTITION BY endpoint ORDER BY next_attempt_at, id) AS nth
+        FROM (SELECT id, endpoint, next_attempt_at FROM deliveries
+              WHERE status = 'pending' AND claimed_by IS NULL AND next_attempt_at <= now()
+                AND NOT (endpoint = ANY($4::text[]))
+              ORDER BY next_attempt_at LIMIT $6) due
+      ),
+      taken AS (
+        SELECT d.id FROM deliveries d JOIN candidates c ON c.id = d.id
+        WHERE c.nth <= $5 AND d.status = 'pending' AND d.claimed_by IS NULL
+        ORDER BY d.next_attempt_at LIMIT $2
+        FOR UPDATE OF d SKIP LOCKED
+      )
       UPDATE deliveries d SET claimed_by = $1, claim_until = now() + make_interval(secs => $3)
-      FROM (SELECT id, row_number() OVER (PARTITION BY endpoint ORDER BY next_attempt_at, id) AS nth
-            FROM (SELECT id, endpoint, next_attempt_at FROM deliveries
-                  WHERE status = 'pending' AND next_attempt_at <= now()
-                    AND (claim_until IS NULL OR claim_until < now()) AND NOT (endpoint = ANY($4::text[]))
-                  ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) candidates) due
-      WHERE d.id = due.id AND due.nth <= $5
+      FROM taken WHERE d.id = taken.id
       RETURNING d.id, d.delivery_id::text AS delivery_id, d.partner_id, d.rule_id, d.alert_id, d.event_id, d.event,
                 d.url, d.endpoint, d.payload, d.attempts, d.attempt_base
       """;
+  /** Claims whose node stopped renewing them: anyone may send them now. */
+  private static final String REAP = "UPDATE deliveries SET claimed_by = NULL, claim_until = NULL "
+      + "WHERE status = 'pending' AND claimed_by IS NOT NULL AND claim_until < now()";
+  /** How far down the due queue one claim looks for endpoints with room. */
+  private static final int CANDIDATES = 2000;
   private static final String EVENTS = "SELECT id, event_type, key_id, occurred_at, details FROM events WHERE id = ANY($1)";
   private static final String ALERTS = "SELECT id, key_id, rule, kind, severity, description, evidence, triggered_at, "
       + "created_at FROM alerts WHERE id = ANY($1)";
-  private static final String FIX_PAYLOAD = "UPDATE deliveries SET payload = $2 WHERE id = $1 AND payload IS NULL "
-      + "RETURNING payload";
-  private static final String CURRENT_PAYLOAD = "SELECT payload FROM deliveries WHERE id = $1";
+  /** A batch of finished attempts: their log rows, and each delivery's new state, claim released. */
   private static final String RECORD = """
       WITH attempt AS (
         INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, latency_ms, error, node)
-        VALUES ($1, $2, $3, $4, $5, $6, $9) ON CONFLICT DO NOTHING
+        SELECT u.id, u.attempt, u.at, u.code, u.latency, u.error, $9
+        FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[])
+             AS u(id, attempt, at, code, latency, error)
+        ON CONFLICT DO NOTHING
       )
-      UPDATE deliveries SET attempts = $2, status = $7, next_attempt_at = $8, claimed_by = NULL, claim_until = NULL,
-             finished_at = CASE WHEN $7 = 'pending' THEN NULL ELSE now() END
-      WHERE id = $1 AND claimed_by = $9
+      UPDATE deliveries d SET attempts = u.attempt, status = u.status, next_attempt_at = u.next, claimed_by = NULL,
+             claim_until = NULL, finished_at = CASE WHEN u.status = 'pending' THEN NULL ELSE now() END
+      FROM unnest($1::bigint[], $2::int[], $7::text[], $8::timestamptz[]) AS u(id, attempt, status, next)
+      WHERE d.id = u.id AND d.claimed_by = $9
       """;
   private static final String RELEASE = "UPDATE deliveries SET claimed_by = NULL, claim_until = NULL, "
-      + "next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1 AND claimed_by = $2";
+      + "next_attempt_at = now() + make_interval(secs => $3) WHERE id = ANY($1) AND claimed_by = $2";
+  private static final String RENEW = "UPDATE deliveries SET claim_until = now() + make_interval(secs => $3) "
+      + "WHERE id = ANY($1) AND claimed_by = $2";
   private static final String DEPTH = "SELECT count(*) AS depth, coalesce(extract(epoch FROM now() - min(created_at)), 0) "
       + "AS oldest FROM deliveries WHERE status = 'pending'";
 
   /** What an attempt came to. */
   record Attempt(int number, Instant at, Integer statusCode, long latencyMs, String error) {}
+
+  /** An attempt and what follows from it: the delivery's new status and when it is next due. */
+  record Outcome(Delivery delivery, Attempt attempt, String status, Instant next) {}
 
   private final Pool pool;
   private final String node;
@@ -66,7 +88,8 @@ final class Outbox {
   }
 
   Future<List<Delivery>> claim(int limit, int leaseSeconds, List<String> busyEndpoints, int perEndpoint) {
-    Tuple args = Tuple.of(node, limit, leaseSeconds, busyEndpoints.toArray(String[]::new), perEndpoint);
+    Tuple args = Tuple.tuple().addString(node).addInteger(limit).addInteger(leaseSeconds)
+        .addArrayOfString(busyEndpoints.toArray(String[]::new)).addInteger(perEndpoint).addInteger(CANDIDATES);
     return pool.preparedQuery(CLAIM).execute(args).map(rows -> {
       List<Delivery> out = new ArrayList<>();
       for (Row r : rows) {
@@ -79,62 +102,84 @@ final class Outbox {
   }
 
   /**
-   * Gives every claimed delivery its body: the one fixed at its first attempt, or a new one built
-   * from its event or alert and fixed now (the first writer wins, so all attempts send one body).
+   * Gives every claimed delivery its body. A rule match's or an alert's is built from its event or
+   * alert row, the same bytes at every attempt: the fields it is built from never change once
+   * written (the score and an alert's repeats and acknowledgement are not in it). A test send
+   * carries its own.
    */
   Future<List<Delivery>> withPayloads(List<Delivery> claimed) {
-    List<Delivery> missing = claimed.stream().filter(d -> d.payload() == null).toList();
-    if (missing.isEmpty()) {
-      return Future.succeededFuture(claimed);
-    }
-    Long[] eventIds = missing.stream().filter(d -> d.ruleId() != null).map(Delivery::eventId).toArray(Long[]::new);
-    Long[] alertIds = missing.stream().filter(d -> d.alertId() != null).map(Delivery::alertId).toArray(Long[]::new);
+    Long[] eventIds = claimed.stream().filter(d -> d.payload() == null && d.ruleId() != null).map(Delivery::eventId)
+        .toArray(Long[]::new);
+    Long[] alertIds = claimed.stream().filter(d -> d.payload() == null && d.alertId() != null).map(Delivery::alertId)
+        .toArray(Long[]::new);
     Future<Map<Long, Row>> events = rowsById(EVENTS, eventIds);
     Future<Map<Long, Row>> alerts = rowsById(ALERTS, alertIds);
-    return Future.all(events, alerts).compose(done -> {
-      List<Future<Delivery>> fixed = new ArrayList<>();
-      for (Delivery d : claimed) {
-        if (d.payload() != null) {
-          fixed.add(Future.succeededFuture(d));
-          continue;
-        }
-        String body = d.ruleId() != null
+    return Future.all(events, alerts).map(done -> claimed.stream().map(d -> d.payload() != null ? d
+        : d.withPayload(d.ruleId() != null
             ? Payloads.ruleMatch(events.result().get(d.eventId()), d.ruleId())
-            : Payloads.alert(alerts.result().get(d.alertId()), d.partnerId());
-        fixed.add(fix(d, body));
-      }
-      return Future.all(fixed).map(all -> fixed.stream().map(Future::result).toList());
-    });
-  }
-
-  private Future<Delivery> fix(Delivery d, String body) {
-    return pool.preparedQuery(FIX_PAYLOAD).execute(Tuple.of(d.id(), body)).compose(rows -> rows.size() == 1
-        ? Future.succeededFuture(d.withPayload(body))
-        : pool.preparedQuery(CURRENT_PAYLOAD).execute(Tuple.of(d.id()))
-            .map(r -> d.withPayload(r.iterator().next().getString("payload"))));
+            : Payloads.alert(alerts.result().get(d.alertId()), d.partnerId()))).toList());
   }
 
   private Future<Map<Long, Row>> rowsById(String sql, Long[] ids) {
     if (ids.length == 0) {
       return Future.succeededFuture(Map.of());
     }
-    return pool.preparedQuery(sql).execute(Tuple.of(ids)).map(rows -> {
+    return pool.preparedQuery(sql).execute(Tuple.tuple().addArrayOfLong(ids)).map(rows -> {
       Map<Long, Row> byId = new HashMap<>();
       rows.forEach(r -> byId.put(r.getLong("id"), r));
       return byId;
     });
   }
 
-  Future<Void> record(Delivery d, Attempt a, String status, Instant nextAttempt) {
-    Tuple t = Tuple.tuple().addLong(d.id()).addInteger(a.number()).addOffsetDateTime(a.at().atOffset(ZoneOffset.UTC))
-        .addInteger(a.statusCode()).addInteger((int) a.latencyMs()).addString(a.error()).addString(status)
-        .addOffsetDateTime(nextAttempt.atOffset(ZoneOffset.UTC)).addString(node);
+  /** Records finished attempts, one statement for the batch. */
+  Future<Void> record(List<Outcome> batch) {
+    int n = batch.size();
+    Long[] ids = new Long[n];
+    Integer[] numbers = new Integer[n];
+    OffsetDateTime[] at = new OffsetDateTime[n];
+    Integer[] codes = new Integer[n];
+    Integer[] latencies = new Integer[n];
+    String[] errors = new String[n];
+    String[] statuses = new String[n];
+    OffsetDateTime[] next = new OffsetDateTime[n];
+    for (int i = 0; i < n; i++) {
+      Outcome o = batch.get(i);
+      ids[i] = o.delivery().id();
+      numbers[i] = o.attempt().number();
+      at[i] = o.attempt().at().atOffset(ZoneOffset.UTC);
+      codes[i] = o.attempt().statusCode();
+      latencies[i] = (int) o.attempt().latencyMs();
+      errors[i] = o.attempt().error();
+      statuses[i] = o.status();
+      next[i] = o.next().atOffset(ZoneOffset.UTC);
+    }
+    Tuple t = Tuple.tuple().addArrayOfLong(ids).addArrayOfInteger(numbers).addArrayOfOffsetDateTime(at)
+        .addArrayOfInteger(codes).addArrayOfInteger(latencies).addArrayOfString(errors).addArrayOfString(statuses)
+        .addArrayOfOffsetDateTime(next).addString(node);
     return pool.preparedQuery(RECORD).execute(t).mapEmpty();
   }
 
-  /** Hands a claimed delivery back, to be tried again after {@code seconds}. */
-  Future<Void> release(Delivery d, double seconds) {
-    return pool.preparedQuery(RELEASE).execute(Tuple.of(d.id(), node, seconds)).mapEmpty();
+  /** Hands back the claims of nodes that stopped renewing them; returns how many. */
+  Future<Integer> reap() {
+    return pool.query(REAP).execute().map(rows -> rows.rowCount());
+  }
+
+  /** Hands claimed deliveries back, to be tried again (by any node) after {@code seconds}. */
+  Future<Void> release(Long[] ids, double seconds) {
+    if (ids.length == 0) {
+      return Future.succeededFuture();
+    }
+    return pool.preparedQuery(RELEASE).execute(Tuple.tuple().addArrayOfLong(ids).addString(node).addDouble(seconds))
+        .mapEmpty();
+  }
+
+  /** Extends the lease on deliveries this node still holds (queued, in flight, or not yet recorded). */
+  Future<Void> renew(Long[] ids, int leaseSeconds) {
+    if (ids.length == 0) {
+      return Future.succeededFuture();
+    }
+    return pool.preparedQuery(RENEW).execute(Tuple.tuple().addArrayOfLong(ids).addString(node).addInteger(leaseSeconds))
+        .mapEmpty();
   }
 
   Future<JsonObject> depth() {

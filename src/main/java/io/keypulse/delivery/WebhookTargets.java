@@ -9,6 +9,8 @@ import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Where a webhook may go (the SSRF rules): http or https only, and every address the host resolves
@@ -32,16 +34,39 @@ public final class WebhookTargets {
     }
   }
 
+  private record Checked(Target target, long until) {}
+
+  private static final int MAX_CACHED = 10_000;
   private final Vertx vertx;
   private final List<Cidr> allowed;
+  private final long cacheMillis;
+  /** URLs that passed lately: a busy endpoint is not resolved and checked again for every request. */
+  private final Map<String, Checked> passed = new ConcurrentHashMap<>();
 
-  public WebhookTargets(Vertx vertx, List<String> allowedCidrs) {
+  public WebhookTargets(Vertx vertx, List<String> allowedCidrs, int cacheSeconds) {
     this.vertx = vertx;
     this.allowed = allowedCidrs.stream().map(Cidr::parse).toList();
+    this.cacheMillis = cacheSeconds * 1000L;
   }
 
   /** Checks a URL and resolves its host (off the event loop); fails with a message fit for the partner. */
   public Future<Target> check(String url) {
+    Checked cached = passed.get(url);
+    long now = System.currentTimeMillis();
+    if (cached != null && cached.until() > now) {
+      return Future.succeededFuture(cached.target());
+    }
+    return resolveAndCheck(url).onSuccess(target -> {
+      if (cacheMillis > 0) {
+        if (passed.size() >= MAX_CACHED) {
+          passed.clear();
+        }
+        passed.put(url, new Checked(target, now + cacheMillis));
+      }
+    });
+  }
+
+  private Future<Target> resolveAndCheck(String url) {
     URI uri;
     try {
       uri = shape(url);

@@ -1,0 +1,213 @@
+package io.keypulse.delivery;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * scripts/bench webhooks: a rule that fires on every event, a receiver on loopback, ingest at a
+ * steady rate of half the measured maximum; end-to-end latency from the ingest request to the
+ * webhook's arrival, deliveries per second, lost and duplicated deliveries.
+ *
+ * <p>Usage: WebhookBench BASE_URL API_KEY SECONDS [RATE]. The load generator and the receiver share this
+ * JVM, so one clock times both ends.
+ */
+public final class WebhookBench {
+  private static final int CONNECTIONS = 64;
+  private static final int MAX_SECONDS = 10;
+
+  private final Vertx vertx = Vertx.vertx();
+  private final WebClient client;
+  private final String apiKey;
+  private final URI base;
+  private final Map<Long, Long> sentAt = new ConcurrentHashMap<>();
+  private final Map<Long, Long> ackedAt = new ConcurrentHashMap<>();
+  private final Map<Long, Long> arrivedAt = new ConcurrentHashMap<>();
+  private final Set<String> deliveryIds = ConcurrentHashMap.newKeySet();
+  private final AtomicLong duplicates = new AtomicLong();
+  private final AtomicLong refused = new AtomicLong();
+  private final AtomicLong seq = new AtomicLong();
+
+  private WebhookBench(String base, String apiKey) {
+    this.base = URI.create(base);
+    this.apiKey = apiKey;
+    this.client = WebClient.create(vertx, new WebClientOptions().setKeepAlive(true),
+        new PoolOptions().setHttp1MaxSize(CONNECTIONS));
+  }
+
+  public static void main(String[] args) throws Exception {
+    WebhookBench bench = new WebhookBench(args[0], args[1]);
+    try {
+      bench.run(Integer.parseInt(args[2]), args.length > 3 ? Integer.parseInt(args[3]) : 0);
+    } finally {
+      bench.vertx.close().await();
+    }
+  }
+
+  /** A steady run at rate events/s, or (0) at half the measured maximum. */
+  private void run(int seconds, int fixedRate) throws Exception {
+    HttpServer receiver = vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(body -> {
+      long now = System.nanoTime();
+      if (!deliveryIds.add(req.getHeader("X-KeyPulse-Delivery"))) {
+        duplicates.incrementAndGet();
+      }
+      arrivedAt.putIfAbsent(body.toJsonObject().getJsonObject("metadata").getLong("seq"), now);
+      req.response().end();
+    })).listen(0, "127.0.0.1").await();
+    JsonObject rule = new JsonObject().put("name", "every event").put("event_type_match", "*")
+        .put("webhook_url", "http://127.0.0.1:" + receiver.actualPort() + "/hook").put("severity", "nominal");
+    int status = client.post(base.getPort(), base.getHost(), "/api/v1/rules").putHeader("X-API-Key", apiKey)
+        .sendJsonObject(rule).await().statusCode();
+    if (status != 201) {
+      throw new IllegalStateException("could not create the rule: HTTP " + status);
+    }
+
+    System.err.println("warming up (" + MAX_SECONDS + " s) ...");
+    closedLoop(MAX_SECONDS);
+    drain(0, seq.get(), 120);
+    System.err.println("measuring the maximum ingest rate with the rule active (" + MAX_SECONDS + " s) ...");
+    long maxFrom = seq.get();
+    long t0 = System.nanoTime();
+    closedLoop(MAX_SECONDS);
+    long maxAcked = ackedAt.keySet().stream().filter(n -> n > maxFrom).count();
+    double max = maxAcked / ((System.nanoTime() - t0) / 1e9);
+    long drainStart = System.nanoTime();
+    drain(maxFrom, seq.get(), 120);
+    System.err.printf("  the %d webhooks of that run all arrived %.1f s after it ended%n", maxAcked,
+        (System.nanoTime() - drainStart) / 1e9);
+    int rate = fixedRate > 0 ? fixedRate : (int) (max / 2);
+    System.err.printf("max %.0f events/s; steady run at %d events/s for %d s ...%n", max, rate, seconds);
+
+    long from = seq.get();
+    long started = System.nanoTime();
+    openLoop(rate, seconds);
+    long to = seq.get();
+    boolean drained = drain(from, to, 30);
+    report(max, rate, seconds, from, to, started, drained);
+  }
+
+  /** CONNECTIONS requests always in flight, for the given time. */
+  private void closedLoop(int seconds) throws InterruptedException {
+    long until = System.nanoTime() + seconds * 1_000_000_000L;
+    for (int i = 0; i < CONNECTIONS; i++) {
+      vertx.runOnContext(v -> keepSending(until));
+    }
+    Thread.sleep(seconds * 1000L + 500);
+  }
+
+  private void keepSending(long until) {
+    if (System.nanoTime() < until) {
+      send().onComplete(done -> keepSending(until));
+    }
+  }
+
+  /** Requests started at a fixed rate, whatever the answers do (no coordinated omission). */
+  private void openLoop(int rate, int seconds) throws InterruptedException {
+    long start = System.nanoTime();
+    long total = (long) rate * seconds;
+    AtomicLong started = new AtomicLong();
+    long timer = vertx.setPeriodic(1, id -> {
+      long due = Math.min(total, (System.nanoTime() - start) * rate / 1_000_000_000L);
+      while (started.get() < due) {
+        started.incrementAndGet();
+        send();
+      }
+    });
+    while (started.get() < total) {
+      Thread.sleep(50);
+    }
+    vertx.cancelTimer(timer);
+  }
+
+  private Future<Void> send() {
+    long n = seq.incrementAndGet();
+    JsonObject event = new JsonObject().put("event_type", "signing_operation").put("key_id", "bench-key-" + (n % 1000))
+        .put("data", new JsonObject().put("seq", n).put("chain", "ethereum"));
+    sentAt.put(n, System.nanoTime());
+    return client.post(base.getPort(), base.getHost(), "/api/v1/events/ingest").putHeader("X-API-Key", apiKey)
+        .sendJsonObject(event).map(r -> {
+          if (r.statusCode() == 202) {
+            ackedAt.put(n, System.nanoTime());
+          } else {
+            refused.incrementAndGet();
+          }
+          return (Void) null;
+        }).otherwise(e -> {
+          refused.incrementAndGet();
+          return null;
+        });
+  }
+
+  /** Waits until every acknowledged event in [from, to) has its webhook, or the time is up. */
+  private boolean drain(long from, long to, int seconds) throws InterruptedException {
+    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      long missing = 0;
+      for (long n = from + 1; n <= to; n++) {
+        if (ackedAt.containsKey(n) && !arrivedAt.containsKey(n)) {
+          missing++;
+        }
+      }
+      if (missing == 0) {
+        return true;
+      }
+      Thread.sleep(100);
+    }
+    return false;
+  }
+
+  private void report(double max, int rate, int seconds, long from, long to, long started, boolean drained) {
+    List<Double> e2e = new ArrayList<>();
+    List<Double> ingest = new ArrayList<>();
+    long lost = 0;
+    long lastArrival = started;
+    for (long n = from + 1; n <= to; n++) {
+      Long acked = ackedAt.get(n);
+      if (acked == null) {
+        continue;
+      }
+      ingest.add((acked - sentAt.get(n)) / 1e6);
+      Long arrived = arrivedAt.get(n);
+      if (arrived == null) {
+        lost++;
+        continue;
+      }
+      e2e.add((arrived - sentAt.get(n)) / 1e6);
+      lastArrival = Math.max(lastArrival, arrived);
+    }
+    Collections.sort(e2e);
+    Collections.sort(ingest);
+    double window = (lastArrival - started) / 1e9;
+    System.out.printf("KeyPulse webhook benchmark: one rule firing on every event, receiver on loopback, this machine"
+        + " (2 cores)%n");
+    System.out.printf("max single-event ingest with the rule active: %.0f events/s (%d connections)%n", max, CONNECTIONS);
+    System.out.printf("steady run: %d events/s for %d s, %d acknowledged, %d refused%n", rate, seconds, ingest.size(),
+        refused.get());
+    System.out.printf("ingest latency ms:              p50 %.1f  p99 %.1f  max %.1f%n", pct(ingest, 50), pct(ingest, 99),
+        pct(ingest, 100));
+    System.out.printf("ingest -> webhook received ms:  p50 %.1f  p99 %.1f  max %.1f  (bar: p99 <= 100)%n",
+        pct(e2e, 50), pct(e2e, 99), pct(e2e, 100));
+    System.out.printf("deliveries/s: %.0f (%d in %.1f s)%n", e2e.size() / window, e2e.size(), window);
+    System.out.printf("lost: %d, duplicates: %d%s%n", lost, duplicates.get(), drained ? "" : " (not drained in 30 s)");
+  }
+
+  private static double pct(List<Double> sorted, int p) {
+    if (sorted.isEmpty()) {
+      return Double.NaN;
+    }
+    int i = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+    return sorted.get(Math.max(0, Math.min(sorted.size() - 1, i)));
+  }
+}
