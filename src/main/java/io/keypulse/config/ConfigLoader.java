@@ -1,5 +1,6 @@
 package io.keypulse.config;
 
+import io.keypulse.delivery.WebhookTargets;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -137,12 +138,18 @@ public final class ConfigLoader {
         new Config.Secrets(s.str("secrets.master_key")),
         new Config.Cluster(s.str("cluster.name"), s.str("cluster.host"), s.integer("cluster.port"),
             s.list("cluster.members"), s.str("cluster.eventbus_host"), s.integer("cluster.eventbus_port")),
-        new Config.Webhook(s.list("webhook.allowed_cidrs"), s.integer("webhook.timeout_ms"),
-            s.list("webhook.retry_delays_ms").stream().map(Long::parseLong).toList(), s.integer("webhook.jitter_pct"),
+        new Config.Webhook(allowList(s.list("webhook.allowed_cidrs")), s.integer("webhook.timeout_ms"),
+            s.millis("webhook.retry_delays_ms"), s.integer("webhook.jitter_pct"),
             s.integer("webhook.per_endpoint_concurrency"), s.integer("webhook.max_in_flight"),
             s.integer("webhook.max_held"), s.integer("webhook.poll_ms"), s.integer("webhook.claim_interval_ms"),
             s.integer("webhook.lease_seconds"),
             s.integer("webhook.max_active_rules"), s.integer("webhook.resolve_cache_seconds")));
+  }
+
+  /** Checked here so that a typo stops the node at start, naming the setting. */
+  private static List<String> allowList(List<String> cidrs) {
+    WebhookTargets.allowList(cidrs);
+    return cidrs;
   }
 
   /** Typed reads of the flattened settings, naming the setting when one is malformed. */
@@ -184,6 +191,25 @@ public final class ConfigLoader {
       }
       items.removeIf(String::isEmpty);
       return List.copyOf(items);
+    }
+
+    /** A list of positive durations in milliseconds, e.g. "1000,4000,16000". */
+    List<Long> millis(String path) {
+      List<Long> out = new ArrayList<>();
+      for (String item : list(path)) {
+        try {
+          long value = Long.parseLong(item);
+          if (value > 0) {
+            out.add(value);
+            continue;
+          }
+        } catch (NumberFormatException ignored) {
+          // reported below
+        }
+        throw new IllegalArgumentException(path + " must be positive milliseconds separated by commas, got '"
+            + raw(path) + "'");
+      }
+      return List.copyOf(out);
     }
   }
 }

@@ -4,7 +4,7 @@ import io.netty.util.NetUtil;
 import java.net.InetAddress;
 
 /** An address range, IPv4 or IPv6: "10.0.0.0/8", "fe80::/10", or one address. */
-record Cidr(byte[] network, int prefix) {
+public record Cidr(byte[] network, int prefix) {
 
   static Cidr parse(String text) {
     String[] parts = text.trim().split("/", 2);
@@ -12,8 +12,11 @@ record Cidr(byte[] network, int prefix) {
     if (address == null) {
       throw new IllegalArgumentException("not an address range: " + text);
     }
+    if (parts.length == 2 && !parts[1].matches("\\d{1,3}")) {
+      throw new IllegalArgumentException("bad prefix length in " + text);
+    }
     int prefix = parts.length == 2 ? Integer.parseInt(parts[1]) : address.length * 8;
-    if (prefix < 0 || prefix > address.length * 8) {
+    if (prefix > address.length * 8) {
       throw new IllegalArgumentException("bad prefix length in " + text);
     }
     return new Cidr(address, prefix);

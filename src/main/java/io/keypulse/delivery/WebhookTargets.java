@@ -45,8 +45,18 @@ public final class WebhookTargets {
 
   public WebhookTargets(Vertx vertx, List<String> allowedCidrs, int cacheSeconds) {
     this.vertx = vertx;
-    this.allowed = allowedCidrs.stream().map(Cidr::parse).toList();
+    this.allowed = allowList(allowedCidrs);
     this.cacheMillis = cacheSeconds * 1000L;
+  }
+
+  /** Parses webhook.allowed_cidrs, failing with a message that names the setting. */
+  public static List<Cidr> allowList(List<String> cidrs) {
+    try {
+      return cidrs.stream().map(Cidr::parse).toList();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("webhook.allowed_cidrs must be address ranges like 127.0.0.0/8: "
+          + e.getMessage());
+    }
   }
 
   /** Checks a URL and resolves its host (off the event loop); fails with a message fit for the partner. */

@@ -51,5 +51,11 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.load(Map.of("KEYPULSE_HTTP_PORT", "eighty"), Map.of()))
         .hasMessageContaining("http.port");
     assertThatThrownBy(() -> ConfigLoader.load(Map.of(), Map.of("http.prot", 1))).hasMessageContaining("http.prot");
+    assertThatThrownBy(() -> ConfigLoader.load(Map.of("KEYPULSE_WEBHOOK_RETRY_DELAYS_MS", "1s,4s"), Map.of()))
+        .hasMessageContaining("webhook.retry_delays_ms");
+    assertThatThrownBy(() -> ConfigLoader.load(Map.of("KEYPULSE_WEBHOOK_ALLOWED_CIDRS", "127.0.0.0/abc"), Map.of()))
+        .hasMessageContaining("webhook.allowed_cidrs");
+    assertThat(ConfigLoader.load(Map.of("KEYPULSE_WEBHOOK_RETRY_DELAYS_MS", "500, 2000"), Map.of()).webhook()
+        .retryDelaysMs()).containsExactly(500L, 2000L);
   }
 }
