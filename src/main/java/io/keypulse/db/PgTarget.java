@@ -16,9 +16,15 @@ public record PgTarget(String host, int port, String database, String user, Stri
     return new PgTarget(o.getHost(), o.getPort(), o.getDatabase(), o.getUser(), o.getPassword());
   }
 
+  /**
+   * Statements are prepared once per connection and kept, long ones too (the default keeps only
+   * those under 2 KB, and the store's flush statement is longer): parsing and planning it anew took
+   * ~1 ms of the ~2.4 ms of database time a flush cost.
+   */
   public PgConnectOptions connectOptions() {
     return new PgConnectOptions().setHost(host).setPort(port).setDatabase(database)
-        .setUser(user).setPassword(password);
+        .setUser(user).setPassword(password).setCachePreparedStatements(true)
+        .setPreparedStatementCacheSqlFilter(sql -> true);
   }
 
   public String jdbcUrl() {
