@@ -27,18 +27,13 @@ final class EventWriter {
         INSERT INTO events (partner_id, key_id, event_type, canonical_type, severity, severity_derived, source_ip,
                             actor, details, occurred_at, created_at)
         SELECT u.partner_id, u.key_id, u.event_type, u.canonical_type, u.severity, u.severity_derived, u.source_ip,
-               u.actor, u.details::jsonb, coalesce(u.occurred_at, statement_timestamp()), statement_timestamp()
+               u.actor, u.details::json, coalesce(u.occurred_at, statement_timestamp()), statement_timestamp()
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::text[],
                     $9::text[], $10::timestamptz[])
              WITH ORDINALITY AS u(partner_id, key_id, event_type, canonical_type, severity, severity_derived,
                                   source_ip, actor, details, occurred_at, ord)
         ORDER BY u.ord
         RETURNING id, partner_id, key_id, event_type, canonical_type, severity, details, occurred_at, created_at
-      ),
-      previous AS (
-        SELECT k.partner_id, k.key_id, k.last_event_id
-        FROM keys k JOIN (SELECT DISTINCT p, k FROM unnest($1::text[], $2::text[]) AS b(p, k)) b
-          ON k.partner_id = b.p AND k.key_id = b.k
       ),
       per_key AS (
         SELECT partner_id, key_id, count(*) AS events, max(id) AS last_id,
@@ -47,9 +42,9 @@ final class EventWriter {
                max(occurred_at) FILTER (WHERE canonical_type = 'delete') AS deleted_at,
                max(occurred_at) FILTER (WHERE canonical_type = 'rotate') AS rotated_at,
                (array_agg(details->>'name' ORDER BY id DESC)
-                  FILTER (WHERE canonical_type = 'create' AND details ? 'name'))[1] AS name,
+                  FILTER (WHERE canonical_type = 'create' AND details->>'name' IS NOT NULL))[1] AS name,
                (array_agg(details->>'key_type' ORDER BY id DESC)
-                  FILTER (WHERE canonical_type = 'create' AND details ? 'key_type'))[1] AS key_type
+                  FILTER (WHERE canonical_type = 'create' AND details->>'key_type' IS NOT NULL))[1] AS key_type
         FROM ins GROUP BY partner_id, key_id
       ),
       upserted AS (
@@ -68,8 +63,9 @@ final class EventWriter {
           deleted_event_at = greatest(k.deleted_event_at, excluded.deleted_event_at),
           last_rotated = greatest(k.last_rotated, excluded.last_rotated),
           last_event_id = greatest(k.last_event_id, excluded.last_event_id),
+          prior_event_id = k.last_event_id,
           last_commit_at = excluded.last_commit_at
-        RETURNING partner_id, (xmax = 0) AS inserted
+        RETURNING partner_id, key_id, prior_event_id, (xmax = 0) AS inserted
       ),
       per_scope AS (
         SELECT partner_id AS scope, count(*) AS events,
@@ -112,10 +108,10 @@ final class EventWriter {
       ),
       matches AS (SELECT event_id, count(*) AS n FROM matched GROUP BY event_id)
       SELECT i.id, i.occurred_at, i.created_at,
-             coalesce(lag(i.id) OVER (PARTITION BY i.partner_id, i.key_id ORDER BY i.id), p.last_event_id, 0)
+             coalesce(lag(i.id) OVER (PARTITION BY i.partner_id, i.key_id ORDER BY i.id), p.prior_event_id, 0)
                AS previous_id,
              coalesce(m.n, 0) AS rule_matches
-      FROM ins i LEFT JOIN previous p ON p.partner_id = i.partner_id AND p.key_id = i.key_id
+      FROM ins i LEFT JOIN upserted p ON p.partner_id = i.partner_id AND p.key_id = i.key_id
         LEFT JOIN matches m ON m.event_id = i.id
       ORDER BY i.id
       """;
@@ -126,13 +122,21 @@ final class EventWriter {
     this.pool = pool;
   }
 
-  /** Commits the events, all or none, and returns them stored, in the order given. */
+  /**
+   * Commits the events, all or none, and returns them stored, in the order given. The transaction
+   * goes out in one pipelined burst (BEGIN, lock, statement, COMMIT): one round trip instead of
+   * three. If the lock or the statement fails, Postgres turns the COMMIT into a ROLLBACK.
+   */
   Future<List<StoredEvent>> append(List<NewEvent> events) {
     Tuple columns = columns(events);
-    return pool.withTransaction(conn -> {
+    return pool.getConnection().compose(conn -> {
+      Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
       Future<RowSet<Row>> lock = conn.query(LOCK).execute();
       Future<RowSet<Row>> insert = conn.preparedQuery(APPEND).execute(columns);
-      return Future.all(lock, insert).map(done -> stored(events, insert.result()));
+      Future<RowSet<Row>> commit = conn.query("COMMIT").execute();
+      return Future.all(begin, lock, insert, commit)
+          .map(done -> stored(events, insert.result()))
+          .andThen(done -> conn.close());
     });
   }
 

@@ -1,0 +1,57 @@
+package io.keypulse.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keypulse.bus.NewEvent;
+import io.keypulse.bus.StoredEvent;
+import io.keypulse.config.Config;
+import io.keypulse.db.Migrations;
+import io.keypulse.db.PgTarget;
+import io.keypulse.db.Pools;
+import io.keypulse.testing.Db;
+import io.keypulse.testing.TestPostgres;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("The flush transaction")
+class EventWriterTest {
+
+  @Test
+  @DisplayName("a flush that fails commits nothing, and the pipelined connection serves the next flush")
+  void failedFlushRollsBack() {
+    PgTarget pg = TestPostgres.freshDatabase();
+    Migrations.apply(pg);
+    Db db = new Db(pg);
+    db.execute("INSERT INTO partners (id, name, webhook_secret_enc) VALUES ('p_w', 'w', '\\x00')");
+    Vertx vertx = Vertx.vertx();
+    try {
+      // One connection: the flush after the failed one reuses it.
+      Pool pool = Pools.write(vertx, new Config.Pg(pg.url(), 0, 1, 1, 2000, 3000), pg);
+      EventWriter writer = new EventWriter(pool);
+      Future<List<StoredEvent>> failed = writer.append(List.of(event("k1", "nominal"), event("k2", "not-a-severity")));
+      assertThat(failed.toCompletionStage().toCompletableFuture()).failsWithin(java.time.Duration.ofSeconds(10));
+      assertThat(db.count("SELECT count(*) FROM events")).isZero();
+      assertThat(db.count("SELECT count(*) FROM keys")).isZero();
+
+      List<StoredEvent> stored = writer.append(List.of(event("k1", "nominal"), event("k1", "warning"))).await();
+      assertThat(stored).hasSize(2);
+      assertThat(stored.get(0).previousId()).isZero();
+      assertThat(stored.get(1).previousId()).isEqualTo(stored.get(0).id());
+      List<StoredEvent> next = writer.append(List.of(event("k1", "nominal"))).await();
+      assertThat(next.get(0).previousId()).as("the key's last event before this flush").isEqualTo(stored.get(1).id());
+      assertThat(db.count("SELECT count(*) FROM events")).isEqualTo(3);
+      assertThat(db.count("SELECT event_count FROM keys WHERE key_id = 'k1'")).isEqualTo(3);
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  private static NewEvent event(String keyId, String severity) {
+    return new NewEvent("p_w", keyId, "signing_operation", "sign", severity, false, null, null, new JsonObject(), null);
+  }
+}
