@@ -140,7 +140,7 @@ final class EventFields {
     return s;
   }
 
-  /** Null if Postgres can store the value as jsonb, else what is wrong with it. Walks the raw maps. */
+  /** Null if Postgres can store the value and read fields back out of it, else what is wrong with it. */
   private static String storable(Object value, String path) {
     if (value instanceof JsonObject object) {
       return storable(object.getMap(), path);
