@@ -11,6 +11,9 @@ import io.keypulse.bus.Codecs;
 import io.keypulse.cluster.ClusterSetup;
 import io.keypulse.config.Config;
 import io.keypulse.config.SecretFiles;
+import io.keypulse.live.LivePublisher;
+import io.keypulse.live.LiveStreams;
+import io.keypulse.live.Sessions;
 import io.keypulse.db.EmbeddedPostgres;
 import io.keypulse.db.Migrations;
 import io.keypulse.db.PgTarget;
@@ -120,12 +123,15 @@ public final class KeyPulseNode implements AutoCloseable {
     DetectRouter detectors = new DetectRouter(vertx, hazelcast, config.detect().shardsPerNode(),
         config.detect().replyTimeoutMs());
     DetectSetup detect = new DetectSetup(config, pg, hazelcast, new PartnerSettingsCache(), new DetectStats(metrics), clock);
+    Sessions sessions = new Sessions(vertx, SecretFiles.configuredOrGenerated(config.live().jwtSecret(),
+        config.dataDir(), "jwt-secret", Sessions::newSecret), config.live().tokenTtlSeconds());
     ApiSetup api = new ApiSetup(config, pg, port, metrics, secrets, adminToken,
         new CredentialCache(config.auth().cacheSeconds(), clock), new RateLimiter(hazelcast, clock), hazelcast,
-        readiness, clock, detectors, detect.stats());
+        readiness, clock, detectors, detect.stats(), sessions, LiveStreams.openGauge(metrics));
 
     // Deployed in dependency order; close() undeploys in reverse (HTTP first, the store last).
     List<String> deployments = new ArrayList<>();
+    deployments.add(vertx.deployVerticle(new LivePublisher()).await());
     deployments.add(vertx.deployVerticle(
         new EventStoreVerticle(config.store(), Pools.write(vertx, config.pg(), pg), detectors, metrics)).await());
     for (int shard = 0; shard < config.detect().shardsPerNode(); shard++) {

@@ -3,6 +3,11 @@ package io.keypulse.api;
 import io.keypulse.admin.AdminRoutes;
 import io.keypulse.admin.ClusterView;
 import io.keypulse.config.Config;
+import io.keypulse.live.Dashboard;
+import io.keypulse.live.LiveBridge;
+import io.keypulse.live.LiveStreams;
+import io.keypulse.live.Sessions;
+import io.keypulse.store.KeyActivity;
 import io.keypulse.db.Pools;
 import io.keypulse.delivery.DeliveryLog;
 import io.keypulse.delivery.WebhookTargets;
@@ -49,10 +54,14 @@ public final class ApiVerticle extends VerticleBase {
         setup.metrics());
     KeyQueries keys = new KeyQueries(pool);
     PartnerSettingsStore settings = new PartnerSettingsStore(pool, Policy.defaults(config.detect()));
-    QueryRoutes queries = new QueryRoutes(new EventQueries(pool), keys, new StatsQueries(pool), settings,
+    EventQueries events = new EventQueries(pool);
+    AlertQueries alerts = new AlertQueries(pool);
+    QueryRoutes queries = new QueryRoutes(events, keys, new StatsQueries(pool), settings, new KeyActivity(pool),
+        setup.clock(), config.ingest().maxKeyIdLength());
+    DetectionRoutes detection = new DetectionRoutes(settings, alerts, keys, setup.detectors(),
         config.ingest().maxKeyIdLength());
-    DetectionRoutes detection = new DetectionRoutes(settings, new AlertQueries(pool), keys, setup.detectors(),
-        config.ingest().maxKeyIdLength());
+    Sessions sessions = setup.sessions();
+    LiveStreams streams = new LiveStreams(config.live(), events, alerts, setup.liveStreams(), setup.metrics());
     WebhookTargets webhookTargets = new WebhookTargets(vertx, config.webhook().allowedCidrs(), 0);
     PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), webhookTargets);
     WebhookRoutes webhooks = new WebhookRoutes(new RuleStore(pool), new DeliveryLog(pool), partners, webhookTargets,
@@ -63,6 +72,8 @@ public final class ApiVerticle extends VerticleBase {
     Failures failures = new Failures(setup.metrics());
 
     Router router = Router.router(vertx);
+    // Ahead of the body handler: SockJS reads its own request bodies.
+    router.route("/eventbus/*").subRouter(new LiveBridge(vertx, sessions).router());
     router.route().handler(BodyHandler.create(false).setBodyLimit(config.http().bodyLimitBytes()));
     router.post("/api/v1/partners/register").handler(registrationLimit).handler(self::register);
     router.post("/api/v1/api-keys").handler(auth.required()).handler(self::createKey);
@@ -74,7 +85,12 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/api/events/batch").handler(auth.required())
         .handler(ingest.handler(ReferenceDialect.batch(fields, config.ingest().maxBatch()), "reference"));
     router.get("/api/events").handler(auth.required()).handler(queries::events);
+    router.post("/api/v1/auth/token").handler(auth.required())
+        .handler(ctx -> ctx.json(sessions.grant(Caller.of(ctx).partnerId(), Caller.of(ctx).apiKeyId())));
+    router.get("/api/events/stream").handler(auth.keyOrSession(sessions))
+        .handler(ctx -> streams.open(ctx, Caller.of(ctx).partnerId()));
     router.get("/api/keys").handler(auth.required()).handler(queries::keys);
+    router.get("/api/keys/:key_id/activity").handler(auth.required()).handler(queries::activity);
     router.get("/api/stats").handler(auth.optional()).handler(queries::stats);
     router.patch("/api/keys/:key_id").handler(auth.required()).handler(detection::patchKey);
     router.get("/api/alerts").handler(auth.required()).handler(detection::listAlerts);
@@ -94,6 +110,7 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/api/v1/webhooks/deliveries/:id/replay").handler(auth.required()).handler(webhooks::replay);
     router.post("/api/v1/webhooks/test").handler(auth.required()).handler(webhooks::test);
     router.route("/admin/*").subRouter(admin.router(vertx));
+    Dashboard.mount(router);
     OpsRoutes.mount(router, vertx, pool, setup.hazelcast(), setup.readiness(), setup.metrics());
     router.route().failureHandler(failures::handle);
     router.errorHandler(404, failures::handle).errorHandler(405, failures::handle);

@@ -1,5 +1,6 @@
 package io.keypulse.api;
 
+import io.keypulse.live.Sessions;
 import io.keypulse.partner.ApiKeys;
 import io.keypulse.partner.Credential;
 import io.keypulse.partner.Credentials;
@@ -37,6 +38,32 @@ final class Authenticator {
 
   Handler<RoutingContext> optional() {
     return ctx -> authenticate(ctx, true);
+  }
+
+  /**
+   * The live feed's door: an API key as everywhere else, or a session token from
+   * POST /api/v1/auth/token, as ?token= (browsers cannot set headers on EventSource) or as the
+   * Bearer value. A session token is not rate limited per request: minting one is.
+   */
+  Handler<RoutingContext> keyOrSession(Sessions sessions) {
+    return ctx -> {
+      String token = ctx.request().getParam("token");
+      String presented = presentedKey(ctx.request());
+      if (token == null && presented != null && Sessions.looksLikeToken(presented)) {
+        token = presented;
+      }
+      if (token == null) {
+        authenticate(ctx, false);
+        return;
+      }
+      sessions.verify(token)
+          .onSuccess(session -> {
+            new Caller(session.partnerId(), session.apiKeyId()).attach(ctx);
+            ctx.next();
+          })
+          .onFailure(e -> ctx.fail(new HttpProblem(401,
+              "invalid or expired session token: get a new one from POST /api/v1/auth/token")));
+    };
   }
 
   private void authenticate(RoutingContext ctx, boolean optional) {

@@ -7,10 +7,10 @@ import io.vertx.core.json.JsonObject;
  * The one JSON shape of a stored event, used by ingest answers and queries alike. Only scores of at
  * least 0.1 are stored; an event without one scores 0.
  */
-final class EventJson {
+public final class EventJson {
   private EventJson() {}
 
-  static JsonObject of(StoredEvent stored) {
+  public static JsonObject of(StoredEvent stored) {
     var e = stored.event();
     return new JsonObject()
         .put("id", stored.id())

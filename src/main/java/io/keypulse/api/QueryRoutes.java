@@ -5,6 +5,7 @@ import io.keypulse.detect.Policy;
 import io.keypulse.detect.PolicyJson;
 import io.keypulse.store.EventFilter;
 import io.keypulse.store.EventQueries;
+import io.keypulse.store.KeyActivity;
 import io.keypulse.store.KeyQueries;
 import io.keypulse.store.KeyView;
 import io.keypulse.store.Stats;
@@ -13,6 +14,7 @@ import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -28,11 +30,15 @@ final class QueryRoutes {
   private final KeyQueries keys;
   private final StatsQueries stats;
   private final PartnerSettingsStore settings;
+  private final KeyActivity activity;
+  private final Clock clock;
   private final int maxKeyIdLength;
 
   QueryRoutes(EventQueries events, KeyQueries keys, StatsQueries stats, PartnerSettingsStore settings,
-              int maxKeyIdLength) {
+              KeyActivity activity, Clock clock, int maxKeyIdLength) {
     this.events = events;
+    this.activity = activity;
+    this.clock = clock;
     this.keys = keys;
     this.stats = stats;
     this.settings = settings;
@@ -74,6 +80,30 @@ final class QueryRoutes {
       ctx.json(new JsonObject().put("success", true).put("count", list.size()).put("keys", list)
           .put("next_after_id", page.size() == limit ? page.get(page.size() - 1).id() : null));
     }).onFailure(ctx::fail);
+  }
+  /** GET /api/keys/{key_id}/activity: signings per hour against the baseline, for the dashboard's chart. */
+  void activity(RoutingContext ctx) {
+    String partnerId = Caller.of(ctx).partnerId();
+    String keyId = ctx.pathParam("key_id");
+    settings.overrides(partnerId).map(o -> PolicyJson.effective(settings.defaults(), o)).compose(policy ->
+        keyDefaults(settings, partnerId).compose(d -> keys.find(partnerId, keyId, d)).compose(found -> {
+          if (found.isEmpty()) {
+            return Future.failedFuture(HttpProblem.notFound("no key " + keyId + " (keys appear with their first event)"));
+          }
+          return activity.of(partnerId, keyId, clock.instant()).map(a -> activity(found.get(), a, policy));
+        })).onSuccess(ctx::json).onFailure(ctx::fail);
+  }
+
+  private static JsonObject activity(KeyView key, KeyActivity.Activity a, Policy policy) {
+    JsonArray hours = new JsonArray();
+    for (int i = 0; i < a.hours().length; i++) {
+      hours.add(new JsonObject().put("hour", Times.iso(a.hours()[i])).put("signing", a.hourly()[i]));
+    }
+    double threshold = Math.max(a.baseline() * policy.signingSpikeMultiplier(), policy.signingSpikeMinCount());
+    return new JsonObject().put("success", true).put("key_id", key.keyId()).put("baseline_state", key.baselineState())
+        .put("hours", hours).put("baseline_per_hour", Math.round(a.baseline() * 100) / 100.0)
+        .put("baseline_hours", a.baselineHours()).put("spike_multiplier", policy.signingSpikeMultiplier())
+        .put("spike_threshold_per_hour", Math.round(threshold * 100) / 100.0);
   }
 
   void stats(RoutingContext ctx) {

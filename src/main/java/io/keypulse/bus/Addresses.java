@@ -7,7 +7,7 @@ public final class Addresses {
   /** HTTP API -> event store on the same node: {@link Append} request, {@link Appended} reply. */
   public static final String STORE_APPEND = "keypulse.store.append";
 
-  /** Event store -> local consumers (detectors, live feed): {@link Committed}, after the commit. */
+  /** Event store -> its node's live publisher: {@link Committed}, after the commit, scored once detection answered. */
   public static final String EVENTS_COMMITTED = "keypulse.events.committed";
 
   /**
@@ -27,8 +27,26 @@ public final class Addresses {
     return "keypulse.detect." + memberUuid + "." + shard;
   }
 
-  /** Detector shards -> every node: {@link AlertRaised}, once the alert is committed. */
+  /** A detector shard -> its node's live publisher: {@link AlertRaised}, once the alert is committed. */
   public static final String ALERTS_RAISED = "keypulse.alerts.raised";
+
+  /**
+   * Live publisher -> every node's SSE streams and SockJS bridge clients of one partner: a JSON
+   * object {@code {"events":[...]}} per committed flush, scored, in the shape of GET /api/events.
+   */
+  public static String liveEvents(String partnerId) {
+    return LIVE_PREFIX + partnerId + ".events";
+  }
+
+  /** Live publisher -> the same listeners: one JSON alert per message, in the shape of GET /api/alerts. */
+  public static String liveAlerts(String partnerId) {
+    return LIVE_PREFIX + partnerId + ".alerts";
+  }
+
+  /** Every live address, for the bridge's outbound allow-list; whose it is, the bridge checks per client. */
+  public static final String LIVE_PATTERN = "keypulse\\.live\\.[^.]+\\.(events|alerts)";
+
+  private static final String LIVE_PREFIX = "keypulse.live.";
 
   /** API -> every node: {@link PartnerSettingsChanged}, drop the cached policy and thresholds. */
   public static final String PARTNER_SETTINGS_CHANGED = "keypulse.settings.changed";

@@ -17,7 +17,8 @@ public record Config(
     Admin admin,
     Secrets secrets,
     Cluster cluster,
-    Webhook webhook) {
+    Webhook webhook,
+    Live live) {
 
   public record Http(String host, int port, int instances, long bodyLimitBytes, int shutdownGraceSeconds) {}
 
@@ -57,4 +58,11 @@ public record Config(
                         int perEndpointConcurrency, int maxInFlight, int maxHeld, int pollMs, int claimIntervalMs,
                         int leaseSeconds,
                         int maxActiveRules, int resolveCacheSeconds) {}
+
+  /**
+   * The live feed. An empty jwtSecret means: generate one into data_dir (set it on every node of a
+   * cluster so a token from one node opens a stream on another).
+   */
+  public record Live(String jwtSecret, int tokenTtlSeconds, int heartbeatSeconds, int streamBufferBytes,
+                     int replayPageSize, int seamBufferEvents) {}
 }

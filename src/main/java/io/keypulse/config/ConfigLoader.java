@@ -143,13 +143,24 @@ public final class ConfigLoader {
             s.integer("webhook.per_endpoint_concurrency"), s.integer("webhook.max_in_flight"),
             s.integer("webhook.max_held"), s.integer("webhook.poll_ms"), s.integer("webhook.claim_interval_ms"),
             s.integer("webhook.lease_seconds"),
-            s.integer("webhook.max_active_rules"), s.integer("webhook.resolve_cache_seconds")));
+            s.integer("webhook.max_active_rules"), s.integer("webhook.resolve_cache_seconds")),
+        new Config.Live(s.str("live.jwt_secret"), tokenTtl(s.integer("live.token_ttl_seconds")),
+            s.integer("live.heartbeat_seconds"), s.integer("live.stream_buffer_bytes"),
+            s.integer("live.replay_page_size"), s.integer("live.seam_buffer_events")));
   }
 
   /** Checked here so that a typo stops the node at start, naming the setting. */
   private static List<String> allowList(List<String> cidrs) {
     WebhookTargets.allowList(cidrs);
     return cidrs;
+  }
+
+  /** A live-feed token is a bearer credential that cannot be revoked: keep it short-lived. */
+  private static int tokenTtl(int seconds) {
+    if (seconds < 60 || seconds > 900) {
+      throw new IllegalArgumentException("live.token_ttl_seconds must be between 60 and 900, got " + seconds);
+    }
+    return seconds;
   }
 
   /** Typed reads of the flattened settings, naming the setting when one is malformed. */

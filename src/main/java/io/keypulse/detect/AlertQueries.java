@@ -16,6 +16,13 @@ public final class AlertQueries {
   private static final String ACK = "UPDATE alerts SET status = 'acked', acked_at = coalesce(acked_at, now()) "
       + "WHERE id = $1 AND partner_id = $2 RETURNING " + COLUMNS;
 
+  private static final String AFTER =
+      "SELECT " + COLUMNS + " FROM alerts WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+  /** Alerts are committed after their events; 5 s of slack makes "raised since" err on repeating one. */
+  private static final String BEFORE_EVENT = "SELECT coalesce(max(a.id), 0) AS id FROM alerts a "
+      + "WHERE a.partner_id = $1 AND a.created_at < (SELECT e.created_at - interval '5 seconds' FROM events e "
+      + "WHERE e.partner_id = $1 AND e.id <= $2 ORDER BY e.id DESC LIMIT 1)";
+
   /** Filters of GET /api/alerts; null does not filter. */
   public record Filter(String partnerId, String keyId, String rule, String severity, String status, Long beforeId,
                        int limit) {}
@@ -51,6 +58,24 @@ public final class AlertQueries {
   public Future<Optional<JsonObject>> ack(String partnerId, long id) {
     return pool.preparedQuery(ACK).execute(Tuple.of(id, partnerId))
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(json(rows.iterator().next())));
+  }
+
+  /** The partner's alerts after an id, oldest first: what a resuming live stream missed. */
+  public Future<List<JsonObject>> after(String partnerId, long afterId, int limit) {
+    return pool.preparedQuery(AFTER).execute(Tuple.of(partnerId, afterId, limit)).map(rows -> {
+      List<JsonObject> alerts = new ArrayList<>(rows.size());
+      rows.forEach(row -> alerts.add(json(row)));
+      return alerts;
+    });
+  }
+
+  /**
+   * The last alert surely raised before an event was committed: where a stream resumed by event id
+   * alone picks up alerts (at least once; a few may repeat).
+   */
+  public Future<Long> lastAlertBefore(String partnerId, long eventId) {
+    return pool.preparedQuery(BEFORE_EVENT).execute(Tuple.of(partnerId, eventId))
+        .map(rows -> rows.iterator().next().getLong("id"));
   }
 
   private static void where(StringBuilder sql, List<Object> params, String condition, Object value) {

@@ -5,6 +5,7 @@ import io.keypulse.bus.AlertRaised;
 import io.keypulse.bus.DeliveriesDue;
 import io.keypulse.db.PgFailures;
 import io.vertx.core.Future;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.sqlclient.Pool;
@@ -29,6 +30,8 @@ import org.slf4j.LoggerFactory;
  * published only once committed. While Postgres is down the batch waits and is retried.
  */
 final class VerdictWriter {
+  /** The node's live publisher fans alerts out; publishing cluster-wide here would repeat them per node. */
+  private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
   private static final Logger log = LoggerFactory.getLogger(VerdictWriter.class);
   private static final int MAX_BATCH = 2000;
   private static final int MAX_QUEUED = 100_000;
@@ -155,7 +158,7 @@ final class VerdictWriter {
     pool.withTransaction(conn -> transaction(conn, batch)).onComplete(result -> {
       writing = false;
       if (result.succeeded()) {
-        result.result().alerts().forEach(alert -> vertx.eventBus().publish(Addresses.ALERTS_RAISED, alert));
+        result.result().alerts().forEach(alert -> vertx.eventBus().publish(Addresses.ALERTS_RAISED, alert, LOCAL));
         if (result.result().webhooks() > 0) {
           vertx.eventBus().publish(Addresses.DELIVERIES_DUE, new DeliveriesDue(result.result().webhooks()));
         }

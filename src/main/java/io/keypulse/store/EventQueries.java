@@ -15,6 +15,9 @@ public final class EventQueries {
   static final String COLUMNS = "id, partner_id, key_id, event_type, canonical_type, severity, severity_derived, "
       + "score, source_ip, actor, details, occurred_at, created_at";
 
+  private static final String AFTER =
+      "SELECT " + COLUMNS + " FROM events WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+
   private final Pool pool;
 
   public EventQueries(Pool pool) {
@@ -39,6 +42,15 @@ public final class EventQueries {
       boolean more = events.size() > f.limit();
       List<StoredEvent> page = more ? events.subList(0, f.limit()) : events;
       return new Page<>(page, more ? page.get(page.size() - 1).id() : null);
+    });
+  }
+
+  /** The partner's events after an id, oldest first: what a resuming live stream missed. */
+  public Future<List<StoredEvent>> after(String partnerId, long afterId, int limit) {
+    return pool.preparedQuery(AFTER).execute(Tuple.of(partnerId, afterId, limit)).map(rows -> {
+      List<StoredEvent> events = new ArrayList<>(rows.size());
+      rows.forEach(row -> events.add(event(row)));
+      return events;
     });
   }
 

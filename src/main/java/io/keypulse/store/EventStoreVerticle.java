@@ -58,6 +58,8 @@ public final class EventStoreVerticle extends VerticleBase {
   private final DeliveryOptions localOnly = new DeliveryOptions().setLocalOnly(true);
   private EventWriter writer;
   private MessageConsumer<Append> consumer;
+  /** The last flush handed to the live feed; the next waits for it. */
+  private Future<Void> published = Future.succeededFuture();
   private int queuedEvents;
   private boolean flushing;
   private long timer = -1;
@@ -177,11 +179,27 @@ public final class EventStoreVerticle extends VerticleBase {
           .otherwise(new Detected(Collections.nCopies(size, 0), Collections.nCopies(size, 0.0)))
           .onSuccess(mineDetected -> p.request().reply(new Appended(mine, mineDetected), localOnly));
     }
-    vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, new Committed(stored), localOnly);
+    // The live feed shows scores, so it hears of a flush once detection answered (or gave up); and
+    // in commit order, which detection replies need not keep: a stream's Last-Event-ID means "all before".
+    Future<List<StoredEvent>> scored = detected.map(d -> scored(stored, d.scores())).otherwise(stored);
+    published = published.transform(previous -> scored).map(events -> {
+      vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, new Committed(events), localOnly);
+      return null;
+    });
     int matches = stored.stream().mapToInt(StoredEvent::ruleMatches).sum();
     if (matches > 0) {
       vertx.eventBus().publish(Addresses.DELIVERIES_DUE, new DeliveriesDue(matches));
     }
+  }
+
+  private static List<StoredEvent> scored(List<StoredEvent> stored, List<Double> scores) {
+    List<StoredEvent> out = new ArrayList<>(stored.size());
+    for (int i = 0; i < stored.size(); i++) {
+      StoredEvent e = stored.get(i);
+      out.add(new StoredEvent(e.id(), e.event(), scores.get(i), e.occurredAt(), e.createdAt(), e.previousId(),
+          e.ruleMatches()));
+    }
+    return out;
   }
 
   /**

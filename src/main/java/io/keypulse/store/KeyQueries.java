@@ -44,6 +44,12 @@ public final class KeyQueries {
     });
   }
 
+  /** One key of the partner's; empty when it has none of that id. */
+  public Future<Optional<KeyView>> find(String partnerId, String keyId, Defaults defaults) {
+    return pool.preparedQuery(ONE).execute(Tuple.of(partnerId, keyId))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(view(rows.iterator().next(), defaults)));
+  }
+
   /**
    * Sets the given per-key settings (name, key_type, rotation_policy_days, business_hours; a null
    * value clears one). Empty when the partner has no such key.
@@ -58,8 +64,7 @@ public final class KeyQueries {
     });
     String sql = "UPDATE keys SET " + String.join(", ", sets) + " WHERE partner_id = $1 AND key_id = $2";
     return pool.preparedQuery(sql).execute(Tuple.from(params))
-        .compose(done -> pool.preparedQuery(ONE).execute(Tuple.of(partnerId, keyId)))
-        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(view(rows.iterator().next(), defaults)));
+        .compose(done -> find(partnerId, keyId, defaults));
   }
 
   private static KeyView view(Row row, Defaults defaults) {

@@ -1,0 +1,107 @@
+package io.keypulse.live;
+
+import io.keypulse.bus.Addresses;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.bridge.PermittedOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.sockjs.BridgeEvent;
+import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
+import io.vertx.ext.web.handler.sockjs.SockJSHandler;
+import io.vertx.ext.web.handler.sockjs.SockJSHandlerOptions;
+import io.vertx.ext.web.handler.sockjs.SockJSSocket;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * /eventbus: the SockJS event-bus bridge, outbound only. A client registers on its own partner's
+ * live addresses with a session token in the register frame's headers ({@code token}, or
+ * {@code Authorization: Bearer …}); any other address, a bad or expired token, and every send or
+ * publish from the browser are refused. A socket closes when the token it registered with
+ * expires: a session lasts no longer than its credential, and the client reconnects with a new one.
+ */
+public final class LiveBridge {
+  private static final int SESSION_EXPIRED = 4001;
+
+  private final Vertx vertx;
+  private final Sessions sessions;
+  private record Expiry(long timer, long atSeconds) {}
+
+  /** Per socket, the timer that closes it when its newest token expires. Event-loop confined. */
+  private final Map<SockJSSocket, Expiry> expiries = new HashMap<>();
+
+  public LiveBridge(Vertx vertx, Sessions sessions) {
+    this.vertx = vertx;
+    this.sessions = sessions;
+  }
+
+  public Router router() {
+    SockJSBridgeOptions options = new SockJSBridgeOptions()
+        .addOutboundPermitted(new PermittedOptions().setAddressRegex(Addresses.LIVE_PATTERN));
+    return SockJSHandler.create(vertx, new SockJSHandlerOptions().setRegisterWriteHandler(false))
+        .bridge(options, this::handle);
+  }
+
+  private void handle(BridgeEvent event) {
+    switch (event.type()) {
+      case REGISTER -> register(event);
+      case SEND, PUBLISH -> event.complete(false);
+      case SOCKET_CLOSED -> {
+        forget(event.socket());
+        event.complete(true);
+      }
+      default -> event.complete(true);
+    }
+  }
+
+  private void register(BridgeEvent event) {
+    JsonObject frame = event.getRawMessage();
+    String address = frame.getValue("address") instanceof String a ? a : "";
+    sessions.verify(token(frame)).onComplete(verified -> {
+      if (verified.failed()) {
+        event.complete(false);
+        return;
+      }
+      String partner = verified.result().partnerId();
+      boolean own = address.equals(Addresses.liveEvents(partner)) || address.equals(Addresses.liveAlerts(partner));
+      if (own) {
+        closeAtExpiry(event.socket(), verified.result().expiresAt());
+      }
+      event.complete(own);
+    });
+  }
+
+  private static String token(JsonObject frame) {
+    if (!(frame.getValue("headers") instanceof JsonObject headers)) {
+      return null;
+    }
+    if (headers.getValue("token") instanceof String token) {
+      return token;
+    }
+    if (headers.getValue("Authorization") instanceof String auth && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return auth.substring(7).trim();
+    }
+    return null;
+  }
+
+  private void closeAtExpiry(SockJSSocket socket, long expiresAtSeconds) {
+    Expiry current = expiries.get(socket);
+    if (current != null && current.atSeconds() >= expiresAtSeconds) {
+      return;
+    }
+    forget(socket);
+    long delay = Math.max(1, expiresAtSeconds * 1000 - System.currentTimeMillis());
+    long timer = vertx.setTimer(delay, id -> {
+      expiries.remove(socket);
+      socket.close(SESSION_EXPIRED, "session expired");
+    });
+    expiries.put(socket, new Expiry(timer, expiresAtSeconds));
+  }
+
+  private void forget(SockJSSocket socket) {
+    Expiry expiry = expiries.remove(socket);
+    if (expiry != null) {
+      vertx.cancelTimer(expiry.timer());
+    }
+  }
+}

@@ -1,0 +1,249 @@
+package io.keypulse.live;
+
+import io.keypulse.api.EventJson;
+import io.keypulse.bus.Addresses;
+import io.keypulse.bus.StoredEvent;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayDeque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One SSE connection. It listens first, then replays from Postgres what the client missed while
+ * holding what arrives live meanwhile, then sends the held messages that the replay did not
+ * already cover: no gap and no repeat at the seam. A reader too slow to keep up is disconnected
+ * rather than buffered without bound; its browser reconnects with Last-Event-ID and replays.
+ */
+final class LiveStream {
+  private static final Logger log = LoggerFactory.getLogger(LiveStream.class);
+
+  private final Vertx vertx;
+  private final HttpServerResponse response;
+  private final String partnerId;
+  private final LiveStreams streams;
+  private final ArrayDeque<JsonObject> seam = new ArrayDeque<>();
+  private final Set<Long> replayedEvents = new HashSet<>();
+  private final Set<Long> replayedAlerts = new HashSet<>();
+  private MessageConsumer<JsonObject> events;
+  private MessageConsumer<JsonObject> alerts;
+  private boolean replaying;
+  private boolean closed;
+  private int seamEvents;
+  private long lastEventId;
+  private long lastAlertId;
+  private long heartbeat = -1;
+
+  LiveStream(Vertx vertx, HttpServerResponse response, String partnerId, LiveStreams streams) {
+    this.vertx = vertx;
+    this.response = response;
+    this.partnerId = partnerId;
+    this.streams = streams;
+  }
+
+  /** Subscribes, answers 200, then replays from the cursor (when there is one) and goes live. */
+  void start(Cursor cursor) {
+    replaying = cursor != null;
+    response.closeHandler(v -> close());
+    response.exceptionHandler(e -> close());
+    events = vertx.eventBus().consumer(Addresses.liveEvents(partnerId), msg -> onEvents(msg.body()));
+    alerts = vertx.eventBus().consumer(Addresses.liveAlerts(partnerId), msg -> onAlert(msg.body()));
+    // The 200 goes out once both subscriptions are known cluster-wide: from then on nothing is missed.
+    Future.join(events.completion(), alerts.completion()).onComplete(subscribed -> {
+      if (subscribed.failed()) {
+        close();
+        streams.failed(response, subscribed.cause());
+        return;
+      }
+      if (closed) {
+        return;
+      }
+      response.setChunked(true).setWriteQueueMaxSize(streams.config().streamBufferBytes())
+          .putHeader("Content-Type", "text/event-stream; charset=utf-8")
+          .putHeader("Cache-Control", "no-cache, no-store")
+          .putHeader("X-Accel-Buffering", "no");
+      write("retry: 3000\n: connected\n\n");
+      heartbeat = vertx.setPeriodic(streams.config().heartbeatSeconds() * 1000L, id -> heartbeat());
+      if (replaying) {
+        lastEventId = cursor.eventId();
+        replayEvents(cursor);
+      }
+    });
+  }
+
+  private void replayEvents(Cursor cursor) {
+    int page = streams.config().replayPageSize();
+    streams.events().after(partnerId, lastEventId, page).onComplete(result -> {
+      if (closed || result.failed()) {
+        dropOnFailure(result.cause());
+        return;
+      }
+      List<StoredEvent> missed = result.result();
+      missed.forEach(e -> {
+        replayedEvents.add(e.id());
+        sendEvent(EventJson.of(e));
+      });
+      Runnable next = missed.size() == page ? () -> replayEvents(cursor) : () -> startAlertReplay(cursor);
+      whenDrained(next);
+    });
+  }
+
+  private void startAlertReplay(Cursor cursor) {
+    Future<Long> from = cursor.alertId() != null ? Future.succeededFuture(cursor.alertId())
+        : streams.alerts().lastAlertBefore(partnerId, cursor.eventId());
+    from.onComplete(result -> {
+      if (closed || result.failed()) {
+        dropOnFailure(result.cause());
+        return;
+      }
+      lastAlertId = result.result();
+      replayAlerts();
+    });
+  }
+
+  private void replayAlerts() {
+    int page = streams.config().replayPageSize();
+    streams.alerts().after(partnerId, lastAlertId, page).onComplete(result -> {
+      if (closed || result.failed()) {
+        dropOnFailure(result.cause());
+        return;
+      }
+      result.result().forEach(a -> {
+        replayedAlerts.add(a.getLong("id"));
+        sendAlert(a);
+      });
+      whenDrained(result.result().size() == page ? this::replayAlerts : this::endSeam);
+    });
+  }
+
+  /** Sends what arrived live during the replay, minus what the replay already sent, then goes live. */
+  private void endSeam() {
+    while (!seam.isEmpty()) {
+      JsonObject held = seam.poll();
+      JsonArray batch = held.getJsonArray("events");
+      if (batch == null) {
+        if (!replayedAlerts.contains(held.getLong("id"))) {
+          sendAlert(held);
+        }
+        continue;
+      }
+      batch.forEach(e -> {
+        JsonObject event = (JsonObject) e;
+        if (!replayedEvents.contains(event.getLong("id"))) {
+          sendEvent(event);
+        }
+      });
+    }
+    replaying = false;
+    replayedEvents.clear();
+    replayedAlerts.clear();
+  }
+
+  private void onEvents(JsonObject body) {
+    if (hold(body, body.getJsonArray("events").size()) || tooSlow()) {
+      return;
+    }
+    body.getJsonArray("events").forEach(e -> sendEvent((JsonObject) e));
+  }
+
+  private void onAlert(JsonObject alert) {
+    if (hold(alert, 1) || tooSlow()) {
+      return;
+    }
+    sendAlert(alert);
+  }
+
+  /** While replaying, live messages wait; if too many wait, the client is dropped to resume later. */
+  private boolean hold(JsonObject message, int count) {
+    if (closed) {
+      return true;
+    }
+    if (!replaying) {
+      return false;
+    }
+    seam.add(message);
+    seamEvents += count;
+    if (seamEvents > streams.config().seamBufferEvents()) {
+      drop("fell behind while replaying");
+    }
+    return true;
+  }
+
+  /** Checked before writing more: a reader still holding a full buffer since the last message is dropped. */
+  private boolean tooSlow() {
+    if (response.writeQueueFull()) {
+      drop("slow reader");
+      return true;
+    }
+    return false;
+  }
+
+  private void sendEvent(JsonObject event) {
+    lastEventId = event.getLong("id");
+    write("event: event\nid: " + Cursor.eventId(lastEventId) + "\ndata: " + event.encode() + "\n\n");
+  }
+
+  private void sendAlert(JsonObject alert) {
+    lastAlertId = alert.getLong("id");
+    write("event: alert\nid: " + Cursor.alertId(lastEventId, lastAlertId) + "\ndata: " + alert.encode() + "\n\n");
+  }
+
+  private void heartbeat() {
+    if (!response.writeQueueFull()) {
+      write(": heartbeat\n\n");
+    }
+  }
+
+  private void whenDrained(Runnable next) {
+    if (closed) {
+      return;
+    }
+    if (response.writeQueueFull()) {
+      response.drainHandler(v -> {
+        response.drainHandler(null);
+        next.run();
+      });
+    } else {
+      next.run();
+    }
+  }
+
+  private void write(String text) {
+    if (!closed) {
+      response.write(text);
+    }
+  }
+
+  private void dropOnFailure(Throwable cause) {
+    if (!closed) {
+      log.warn("live stream of {} could not replay ({}); the client will resume", partnerId, String.valueOf(cause));
+      drop("replay failed");
+    }
+  }
+
+  private void drop(String why) {
+    streams.dropped(why);
+    close();
+    response.reset();
+  }
+
+  private void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    seam.clear();
+    vertx.cancelTimer(heartbeat);
+    events.unregister();
+    alerts.unregister();
+    streams.closed(this);
+  }
+
+}

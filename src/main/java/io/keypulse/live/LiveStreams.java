@@ -1,0 +1,85 @@
+package io.keypulse.live;
+
+import io.keypulse.api.HttpProblem;
+import io.keypulse.config.Config;
+import io.keypulse.detect.AlertQueries;
+import io.keypulse.store.EventQueries;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * GET /api/events/stream: a partner's events and alerts as Server-Sent Events. The resume point
+ * comes from Last-Event-ID (what a browser sends back by itself) or ?since_id=.
+ */
+public final class LiveStreams {
+  private static final Logger log = LoggerFactory.getLogger(LiveStreams.class);
+
+  private final Config.Live config;
+  private final EventQueries events;
+  private final AlertQueries alerts;
+  private final AtomicInteger open;
+  private final Counter dropped;
+
+  public LiveStreams(Config.Live config, EventQueries events, AlertQueries alerts, AtomicInteger open,
+                     MeterRegistry metrics) {
+    this.config = config;
+    this.events = events;
+    this.alerts = alerts;
+    this.open = open;
+    this.dropped = Counter.builder("keypulse.live.streams.dropped")
+        .description("SSE streams disconnected for reading too slowly (they resume)").register(metrics);
+  }
+
+  /** The gauge every HTTP verticle of a node counts its open streams into. */
+  public static AtomicInteger openGauge(MeterRegistry metrics) {
+    return metrics.gauge("keypulse.live.streams.open", new AtomicInteger());
+  }
+
+  public void open(RoutingContext ctx, String partnerId) {
+    String since = ctx.request().getParam("since_id");
+    String text = since != null ? since : ctx.request().getHeader("Last-Event-ID");
+    Cursor cursor = Cursor.parse(text);
+    if (text != null && !text.isBlank() && cursor == null) {
+      ctx.fail(HttpProblem.badRequest((since != null ? "since_id" : "Last-Event-ID")
+          + " must be an event id, or <event id>:<alert id> as sent in a stream's id: lines"));
+      return;
+    }
+    open.incrementAndGet();
+    new LiveStream(ctx.vertx(), ctx.response(), partnerId, this).start(cursor);
+  }
+
+  Config.Live config() {
+    return config;
+  }
+
+  EventQueries events() {
+    return events;
+  }
+
+  AlertQueries alerts() {
+    return alerts;
+  }
+
+  void closed(LiveStream stream) {
+    open.decrementAndGet();
+  }
+
+  void dropped(String why) {
+    dropped.increment();
+    log.debug("live stream dropped: {}", why);
+  }
+
+  /** The subscription could not be made (event bus or cluster trouble): the client retries. */
+  void failed(HttpServerResponse response, Throwable cause) {
+    log.warn("live stream could not subscribe: {}", cause.toString());
+    if (!response.headWritten()) {
+      response.setStatusCode(503).putHeader("Retry-After", "2").putHeader("Content-Type", "application/json")
+          .end("{\"success\":false,\"message\":\"live feed unavailable, retry shortly\"}");
+    }
+  }
+}

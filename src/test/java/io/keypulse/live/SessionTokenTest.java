@@ -1,0 +1,96 @@
+package io.keypulse.live;
+
+import static io.keypulse.testing.Api.key;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keypulse.db.PgTarget;
+import io.keypulse.testing.Api.Partner;
+import io.keypulse.testing.NodeTest;
+import io.keypulse.testing.SseClient;
+import io.keypulse.testing.TestNode;
+import io.vertx.core.json.JsonObject;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("Session tokens: POST /api/v1/auth/token and the tokens the live feed accepts")
+class SessionTokenTest extends NodeTest {
+
+  @Override
+  protected Map<String, Object> settings(PgTarget pg) {
+    Map<String, Object> s = TestNode.defaults(pg, "test-" + UUID.randomUUID());
+    s.put("live.jwt_secret", Tokens.SECRET);
+    return s;
+  }
+
+  @Test
+  @DisplayName("an API key buys an HS256 token for its partner, valid 15 minutes at most, that opens the stream")
+  void issued() {
+    Partner p = api.register("Tokens");
+    var reply = api.post("/api/v1/auth/token", new JsonObject(), key(p.apiKey()));
+    assertThat(reply.status()).isEqualTo(200);
+    String token = reply.json().getString("token");
+    assertThat(reply.json().getInteger("expires_in")).isBetween(60, 900);
+    assertThat(Tokens.header(token).getString("alg")).isEqualTo("HS256");
+    JsonObject claims = Tokens.payload(token);
+    assertThat(claims.getString("sub")).isEqualTo(p.partnerId());
+    assertThat(claims.getLong("exp") - claims.getLong("iat")).isLessThanOrEqualTo(900);
+    assertThat(token).doesNotContain(p.apiKey());
+    try (SseClient stream = open("?token=" + token)) {
+      assertThat(stream.status()).isEqualTo(200);
+    }
+    try (SseClient stream = new SseClient(api.base() + "/api/events/stream", "Authorization", "Bearer " + token)) {
+      assertThat(stream.status()).as("as a Bearer header too").isEqualTo(200);
+    }
+  }
+
+  @Test
+  @DisplayName("no key, a bad key or a revoked key gets no token")
+  void refusedWithoutKey() {
+    assertThat(api.post("/api/v1/auth/token", new JsonObject()).status()).isEqualTo(401);
+    assertThat(api.post("/api/v1/auth/token", new JsonObject(), key("pk_live_" + "z".repeat(40))).status())
+        .isEqualTo(401);
+    Partner p = api.register("Revoked");
+    var extra = api.post("/api/v1/api-keys", new JsonObject().put("name", "second"), key(p.apiKey())).json();
+    api.delete("/api/v1/api-keys/" + extra.getLong("id"), key(p.apiKey()));
+    assertThat(api.post("/api/v1/auth/token", new JsonObject(), key(extra.getString("api_key"))).status())
+        .isEqualTo(403);
+  }
+
+  @Test
+  @DisplayName("expired, tampered, alg:none, wrong-key and other-algorithm tokens are refused with 401")
+  void forgedTokens() {
+    Partner p = api.register("Forgery Target");
+    String good = api.post("/api/v1/auth/token", new JsonObject(), key(p.apiKey())).json().getString("token");
+    String[] parts = good.split("\\.");
+    JsonObject otherClaims = Tokens.payload(good).put("sub", "p_00000000");
+    String tampered = parts[0] + "." + java.util.Base64.getUrlEncoder().withoutPadding()
+        .encodeToString(otherClaims.encode().getBytes(StandardCharsets.UTF_8)) + "." + parts[2];
+    Map<String, String> forged = Map.of(
+        "expired", Tokens.hs256(Tokens.claims(p.partnerId(), Tokens.now() - 5), Tokens.SECRET),
+        "tampered", tampered,
+        "alg none", Tokens.unsecured(Tokens.claims(p.partnerId(), Tokens.now() + 600)),
+        "wrong key", Tokens.hs256(Tokens.claims(p.partnerId(), Tokens.now() + 600), "another-secret-0123456789abcdef"),
+        "HS512 with the right key", Tokens.signed("HS512", "HmacSHA512", Tokens.claims(p.partnerId(),
+            Tokens.now() + 600), Tokens.SECRET),
+        "garbage", "not-a-token",
+        "truncated", parts[0] + "." + parts[1]);
+    forged.forEach((what, token) -> {
+      try (SseClient stream = open("?token=" + URLEncoder.encode(token, StandardCharsets.UTF_8))) {
+        assertThat(stream.status()).as(what).isEqualTo(401);
+        assertThat(new JsonObject(stream.errorBody()).getBoolean("success")).as(what).isFalse();
+      }
+    });
+    String valid = Tokens.hs256(Tokens.claims(p.partnerId(), Tokens.now() + 600), Tokens.SECRET);
+    try (SseClient stream = open("?token=" + valid)) {
+      assertThat(stream.status()).as("the same claims, correctly signed").isEqualTo(200);
+    }
+  }
+
+  private SseClient open(String query) {
+    return new SseClient(api.base() + "/api/events/stream" + query);
+  }
+}
