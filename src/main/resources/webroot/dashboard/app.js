@@ -122,6 +122,7 @@ async function loadAll() {
   renderStats();
   events.events.slice().reverse().forEach((e) => addEvent(e, true));
   alerts.alerts.slice().reverse().forEach(addAlert);
+  renderOpenCount();
   keys.keys.forEach((k) => state.keys.set(k.key_id, k));
   renderKeys();
   if (!state.selectedKey && keys.keys.length) {
