@@ -32,7 +32,7 @@ class LiveBridgeTest extends NodeTest {
   void ownAddresses() {
     Partner p = api.register("Bridge Own");
     String token = token(p);
-    try (BridgeClient client = new BridgeClient(node.port())) {
+    try (BridgeClient client = new BridgeClient(api.base())) {
       client.register(Addresses.liveEvents(p.partnerId()), token);
       client.register(Addresses.liveAlerts(p.partnerId()), token);
       client.settle();
@@ -65,7 +65,7 @@ class LiveBridgeTest extends NodeTest {
     attempts.put("wrong key", Tokens.hs256(Tokens.claims(victim.partnerId(), Tokens.now() + 600),
         "another-secret-0123456789abcdef"));
     attempts.forEach((what, token) -> {
-      try (BridgeClient client = new BridgeClient(node.port())) {
+      try (BridgeClient client = new BridgeClient(api.base())) {
         client.register(victimEvents, token);
         assertThat(client.await(f -> "err".equals(f.getString("type")), 5000)).as(what + ": refused").isNotNull();
         api.post("/api/v1/events/ingest", new JsonObject().put("event_type", "key_accessed").put("key_id", "secret"),
@@ -81,7 +81,7 @@ class LiveBridgeTest extends NodeTest {
   void noInbound() {
     Partner p = api.register("Bridge Inbound");
     String own = Addresses.liveEvents(p.partnerId());
-    try (BridgeClient client = new BridgeClient(node.port())) {
+    try (BridgeClient client = new BridgeClient(api.base())) {
       client.register(own, token(p));
       client.settle();
       for (String type : new String[] {"send", "publish"}) {

@@ -23,7 +23,8 @@ public final class BridgeClient implements AutoCloseable {
   private final WebSocket socket;
   private volatile boolean closed;
 
-  public BridgeClient(int port) {
+  /** base: the node's http:// address. */
+  public BridgeClient(String base) {
     StringBuilder partial = new StringBuilder();
     WebSocket.Listener listener = new WebSocket.Listener() {
       @Override
@@ -55,7 +56,7 @@ public final class BridgeClient implements AutoCloseable {
       }
     };
     socket = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().newWebSocketBuilder()
-        .buildAsync(URI.create("ws://127.0.0.1:" + port + "/eventbus/websocket"), listener).join();
+        .buildAsync(URI.create(base.replaceFirst("^http", "ws") + "/eventbus/websocket"), listener).join();
   }
 
   public void register(String address, String token) {
