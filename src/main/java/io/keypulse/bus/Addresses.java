@@ -31,8 +31,9 @@ public final class Addresses {
   public static final String ALERTS_RAISED = "keypulse.alerts.raised";
 
   /**
-   * Live publisher -> every node's SSE streams and SockJS bridge clients of one partner: a JSON
-   * object {@code {"events":[...]}} per committed flush, scored, in the shape of GET /api/events.
+   * Live publisher -> every node's SSE streams and SockJS bridge clients of one partner: a
+   * {@link LiveEvents} per committed flush, scored, which listeners receive as the JSON
+   * {@code {"events":[...]}} in the shape of GET /api/events.
    */
   public static String liveEvents(String partnerId) {
     return LIVE_PREFIX + partnerId + ".events";

@@ -34,6 +34,37 @@ public final class Codecs {
     bus.registerDefaultCodec(DeliveriesDue.class, wire(DeliveriesDue.class, DeliveriesDue::toJson, DeliveriesDue::fromJson));
     bus.registerDefaultCodec(CredentialsChanged.class,
         wire(CredentialsChanged.class, CredentialsChanged::toJson, CredentialsChanged::fromJson));
+    bus.registerDefaultCodec(LiveEvents.class, new LiveEventsCodec());
+  }
+
+  /** Listeners (SSE streams, the SockJS bridge) get plain JSON, built on first need. */
+  private static final class LiveEventsCodec implements MessageCodec<LiveEvents, JsonObject> {
+    @Override
+    public void encodeToWire(Buffer buffer, LiveEvents value) {
+      Buffer json = value.json().toBuffer();
+      buffer.appendInt(json.length()).appendBuffer(json);
+    }
+
+    @Override
+    public JsonObject decodeFromWire(int pos, Buffer buffer) {
+      int length = buffer.getInt(pos);
+      return new JsonObject(buffer.getBuffer(pos + 4, pos + 4 + length));
+    }
+
+    @Override
+    public JsonObject transform(LiveEvents value) {
+      return value.json();
+    }
+
+    @Override
+    public String name() {
+      return "keypulse.LiveEvents";
+    }
+
+    @Override
+    public byte systemCodecID() {
+      return -1;
+    }
   }
 
   private static <T> MessageCodec<T, T> localOnly(Class<T> type) {

@@ -5,19 +5,21 @@ import io.keypulse.api.Times;
 import io.keypulse.bus.Addresses;
 import io.keypulse.bus.AlertRaised;
 import io.keypulse.bus.Committed;
+import io.keypulse.bus.LiveEvents;
 import io.keypulse.bus.StoredEvent;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * One per node: turns what this node committed (its flushes, its shards' alerts) into the
  * partners' live feeds, cluster-wide, so a dashboard on any node sees events ingested on any
- * other. A flush becomes one message per partner in it, not one per event: at ingest speed a
- * watched partner costs a message per flush, and an unwatched one nothing beyond its JSON.
+ * other. A flush becomes one message per partner in it, not one per event, and its JSON is built
+ * only if someone listens ({@link LiveEvents}).
  */
 public final class LivePublisher extends VerticleBase {
 
@@ -31,12 +33,12 @@ public final class LivePublisher extends VerticleBase {
   }
 
   private void publish(Committed committed) {
-    Map<String, JsonArray> byPartner = new LinkedHashMap<>();
+    Map<String, List<StoredEvent>> byPartner = new LinkedHashMap<>();
     for (StoredEvent stored : committed.events()) {
-      byPartner.computeIfAbsent(stored.event().partnerId(), p -> new JsonArray()).add(EventJson.of(stored));
+      byPartner.computeIfAbsent(stored.event().partnerId(), p -> new ArrayList<>()).add(stored);
     }
     byPartner.forEach((partner, events) ->
-        vertx.eventBus().publish(Addresses.liveEvents(partner), new JsonObject().put("events", events)));
+        vertx.eventBus().publish(Addresses.liveEvents(partner), new LiveEvents(events, EventJson::of)));
   }
 
   private void publish(AlertRaised alert) {
