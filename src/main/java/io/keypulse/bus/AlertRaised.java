@@ -5,17 +5,19 @@ import java.time.Instant;
 
 /** An alert, committed. Published to every node for rules, delivery and the live feed. */
 public record AlertRaised(long id, String partnerId, String keyId, String rule, String kind, String severity,
-                          String description, JsonObject evidence, Long eventId, Instant triggeredAt) {
+                          String description, JsonObject evidence, Long eventId, Instant triggeredAt,
+                          Instant createdAt) {
 
   JsonObject toJson() {
     return new JsonObject().put("id", id).put("partner_id", partnerId).put("key_id", keyId).put("rule", rule)
         .put("kind", kind).put("severity", severity).put("description", description).put("evidence", evidence)
-        .put("event_id", eventId).put("triggered_at", triggeredAt);
+        .put("event_id", eventId).put("triggered_at", triggeredAt).put("created_at", createdAt);
   }
 
   static AlertRaised fromJson(JsonObject json) {
     return new AlertRaised(json.getLong("id"), json.getString("partner_id"), json.getString("key_id"),
         json.getString("rule"), json.getString("kind"), json.getString("severity"), json.getString("description"),
-        json.getJsonObject("evidence"), json.getLong("event_id"), json.getInstant("triggered_at"));
+        json.getJsonObject("evidence"), json.getLong("event_id"), json.getInstant("triggered_at"),
+        json.getInstant("created_at"));
   }
 }

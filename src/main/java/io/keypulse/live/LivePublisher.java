@@ -56,9 +56,10 @@ public final class LivePublisher extends VerticleBase {
         .put("description", a.description())
         .put("evidence", a.evidence())
         .put("status", "open")
-        .put("repeat_count", 1)
+        .put("repeat_count", 0)
         .put("event_id", a.eventId())
         .put("triggered_at", Times.iso(a.triggeredAt()))
+        .put("created_at", Times.iso(a.createdAt()))
         .put("acked_at", null);
   }
 }
