@@ -9,6 +9,7 @@ import io.keypulse.testing.Api.Reply;
 import io.keypulse.testing.Cluster;
 import io.keypulse.testing.Db;
 import io.keypulse.testing.Receiver;
+import io.keypulse.testing.Sleep;
 import io.keypulse.testing.TestPostgres;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -50,7 +51,7 @@ class DeliveryClusterTest {
             key(p.apiKey())).status()).isEqualTo(202);
       }
       List<Receiver.Hit> hits = receiver.await("/all", h -> true, 200, 60_000);
-      sleep(1000);
+      Sleep.millis(1000);
       hits = receiver.hits("/all");
       Set<String> deliveryIds = hits.stream().map(h -> h.header("X-KeyPulse-Delivery")).collect(Collectors.toSet());
       assertThat(deliveryIds).as("every event delivered").hasSize(200);
@@ -104,16 +105,7 @@ class DeliveryClusterTest {
     long deadline = System.currentTimeMillis() + 60_000;
     while (!condition.getAsBoolean()) {
       assertThat(System.currentTimeMillis()).as("condition met within 60 s").isLessThan(deadline);
-      sleep(100);
-    }
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
+      Sleep.millis(100);
     }
   }
 }

@@ -9,6 +9,7 @@ import io.keypulse.testing.Api.Reply;
 import io.keypulse.testing.NodeReceiver;
 import io.keypulse.testing.NodeTest;
 import io.keypulse.testing.Receiver;
+import io.keypulse.testing.Sleep;
 import io.keypulse.testing.TestNode;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -377,7 +378,7 @@ class WebhookDeliveryTest extends NodeTest {
     assertThat(removed.json()).isEqualTo(new JsonObject().put("success", true).putNull("webhook_url"));
     ingest(p, new JsonObject().put("event_type", "policy_violation").put("key_id", "k"));
     assertThat(api.get("/api/alerts?rule=policy_violation", key(p.apiKey())).status()).isEqualTo(200);
-    sleepMillis(1000);
+    Sleep.millis(1000);
     assertThat(db.count("SELECT count(*) FROM deliveries WHERE partner_id = ?", p.partnerId())).isZero();
     assertThat(receiver.hits("/gone")).isEmpty();
   }
@@ -457,7 +458,7 @@ class WebhookDeliveryTest extends NodeTest {
           return last.getJsonObject(i);
         }
       }
-      sleepMillis(100);
+      Sleep.millis(100);
     }
     String seen = String.valueOf(last);
     throw new AssertionError("no delivery as expected for " + query + ": "
@@ -488,14 +489,5 @@ class WebhookDeliveryTest extends NodeTest {
 
   private static long max(List<Long> values) {
     return Collections.max(values);
-  }
-
-  private static void sleepMillis(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -3,15 +3,14 @@ package io.keypulse.detect;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.testing.NodeTest;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
+import io.keypulse.testing.NodeTest;
+import io.keypulse.testing.Sleep;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-
 import java.util.function.Predicate;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -206,7 +205,7 @@ class DetectionApiTest extends NodeTest {
     assertThat(alert.getString("key_id")).isEqualTo("old-key");
     assertThat(alert.getString("description")).isEqualTo("Key not rotated in 97 days (policy: 90d)");
     assertThat(alert.getValue("event_id")).isNull();
-    sleep(Duration.ofSeconds(3));
+    Sleep.millis(3000);
     assertThat(api.get("/api/alerts?rule=rotation_overdue", key(p.apiKey())).json().getInteger("count")).isEqualTo(1);
   }
 
@@ -260,7 +259,7 @@ class DetectionApiTest extends NodeTest {
           return (JsonObject) a;
         }
       }
-      sleep(Duration.ofMillis(200));
+      Sleep.millis(200);
     }
     throw new AssertionError("no alert matching " + query);
   }
@@ -276,21 +275,13 @@ class DetectionApiTest extends NodeTest {
     long deadline = System.currentTimeMillis() + 15_000;
     while (!condition.getAsBoolean()) {
       assertThat(System.currentTimeMillis()).as("condition met in time").isLessThan(deadline);
-      sleep(Duration.ofMillis(200));
+      Sleep.millis(200);
     }
   }
 
   private static JsonObject find(JsonArray keys, String keyId) {
     return keys.stream().map(JsonObject.class::cast).filter(k -> keyId.equals(k.getString("key_id"))).findFirst()
         .orElse(null);
-  }
-
-  private static void sleep(Duration d) {
-    try {
-      Thread.sleep(d.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 
 }

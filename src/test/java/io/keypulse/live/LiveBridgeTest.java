@@ -9,11 +9,9 @@ import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.BridgeClient;
 import io.keypulse.testing.NodeTest;
 import io.keypulse.testing.Sleep;
-import io.keypulse.testing.TestNode;
 import io.vertx.core.json.JsonObject;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -22,9 +20,7 @@ class LiveBridgeTest extends NodeTest {
 
   @Override
   protected Map<String, Object> settings(PgTarget pg) {
-    Map<String, Object> s = TestNode.defaults(pg, "test-" + UUID.randomUUID());
-    s.put("live.jwt_secret", Tokens.SECRET);
-    return s;
+    return Tokens.nodeSettings(pg);
   }
 
   @Test

@@ -7,12 +7,10 @@ import io.keypulse.db.PgTarget;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.NodeTest;
 import io.keypulse.testing.SseClient;
-import io.keypulse.testing.TestNode;
 import io.vertx.core.json.JsonObject;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -21,9 +19,7 @@ class SessionTokenTest extends NodeTest {
 
   @Override
   protected Map<String, Object> settings(PgTarget pg) {
-    Map<String, Object> s = TestNode.defaults(pg, "test-" + UUID.randomUUID());
-    s.put("live.jwt_secret", Tokens.SECRET);
-    return s;
+    return Tokens.nodeSettings(pg);
   }
 
   @Test

@@ -1,9 +1,13 @@
 package io.keypulse.live;
 
+import io.keypulse.db.PgTarget;
+import io.keypulse.testing.TestNode;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.Base64;
+import java.util.Map;
+import java.util.UUID;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -12,6 +16,13 @@ final class Tokens {
   static final String SECRET = "live-test-secret-0123456789abcdef";
 
   private Tokens() {}
+
+  /** A test node's settings with a known token secret, so tests can forge tokens against it. */
+  static Map<String, Object> nodeSettings(PgTarget pg) {
+    Map<String, Object> s = TestNode.defaults(pg, "test-" + UUID.randomUUID());
+    s.put("live.jwt_secret", SECRET);
+    return s;
+  }
 
   static String signed(String alg, String macAlgorithm, JsonObject claims, String secret) {
     String unsigned = part(new JsonObject().put("alg", alg).put("typ", "JWT")) + "." + part(claims);

@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
@@ -90,16 +89,7 @@ public final class BridgeClient implements AutoCloseable {
   }
 
   public JsonObject await(Predicate<JsonObject> match, long timeoutMillis) {
-    long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    while (System.nanoTime() < end) {
-      for (JsonObject f : received) {
-        if (match.test(f)) {
-          return f;
-        }
-      }
-      Sleep.millis(10);
-    }
-    return null;
+    return Sleep.poll(() -> received.stream().filter(match).findFirst().orElse(null), timeoutMillis);
   }
 
   /** Registration is confirmed by nothing in the protocol: a ping round trip shows the frame was handled. */

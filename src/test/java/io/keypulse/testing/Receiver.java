@@ -111,7 +111,7 @@ public final class Receiver implements AutoCloseable {
       if (found.size() >= n || System.currentTimeMillis() > deadline) {
         return found;
       }
-      sleep(20);
+      Sleep.millis(20);
     }
   }
 
@@ -132,7 +132,7 @@ public final class Receiver implements AutoCloseable {
       return;
     }
     if (answerDelayMillis > 0) {
-      sleep(answerDelayMillis);
+      Sleep.millis(answerDelayMillis);
     }
     byte[] answer = "{\"received\":true}".getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().add("Content-Type", "application/json");
@@ -146,14 +146,5 @@ public final class Receiver implements AutoCloseable {
     closing.countDown();
     server.stop(0);
     threads.shutdownNow();
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
@@ -84,24 +83,12 @@ public final class SseClient implements AutoCloseable {
 
   /** Waits until some frame matches; null on timeout. */
   public Frame await(Predicate<Frame> match, long timeoutMillis) {
-    long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    while (System.nanoTime() < end) {
-      for (Frame f : frames) {
-        if (match.test(f)) {
-          return f;
-        }
-      }
-      Sleep.millis(10);
-    }
-    return null;
+    return Sleep.poll(() -> frames.stream().filter(match).findFirst().orElse(null), timeoutMillis);
   }
 
   /** Waits until at least n frames of a kind arrived; returns them (maybe fewer on timeout). */
   public List<Frame> awaitCount(String event, int n, long timeoutMillis) {
-    long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    while (System.nanoTime() < end && frames(event).size() < n) {
-      Sleep.millis(10);
-    }
+    Sleep.poll(() -> frames(event).size() >= n ? true : null, timeoutMillis);
     return frames(event);
   }
 
