@@ -37,6 +37,7 @@ class LiveStreamTest extends NodeTest {
     Map<String, Object> s = TestNode.defaults(pg, "test-" + UUID.randomUUID());
     s.put("live.stream_buffer_bytes", 65_536);
     s.put("live.replay_page_size", 50);
+    s.put("live.heartbeat_seconds", 1);
     return s;
   }
 
@@ -161,6 +162,27 @@ class LiveStreamTest extends NodeTest {
       assertThat(healthy.awaitCount("event", batches * 100, 20_000)).hasSize(batches * 100);
       assertThat(droppedStreams()).as("the stalled stream was dropped").isGreaterThanOrEqualTo(1.0);
       assertThat(healthy.ended()).isFalse();
+    }
+  }
+
+  @Test
+  @DisplayName("an idle stream carries heartbeat comments, so proxies and clients see it alive")
+  void heartbeats() throws IOException {
+    Partner p = api.register("Stream Idle");
+    try (Socket socket = stalledReader(p)) {
+      socket.setSoTimeout(3500);
+      byte[] buffer = new byte[4096];
+      StringBuilder seen = new StringBuilder();
+      long end = System.currentTimeMillis() + 2600;
+      while (System.currentTimeMillis() < end) {
+        int n = socket.getInputStream().read(buffer);
+        if (n < 0) {
+          break;
+        }
+        seen.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+      }
+      assertThat(seen.toString().split(": heartbeat\n\n", -1).length - 1).as(seen.toString())
+          .isGreaterThanOrEqualTo(2);
     }
   }
 
