@@ -2,9 +2,12 @@ package io.keypulse;
 
 import io.keypulse.config.Config;
 import io.keypulse.config.ConfigLoader;
+import io.keypulse.db.EmbeddedPostgres;
+import io.keypulse.db.Migrations;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,20 +18,21 @@ import org.slf4j.LoggerFactory;
 /**
  * Command line: {@code run [--port N] [--data-dir DIR | --ephemeral]} starts a single node with an
  * embedded Postgres; {@code node --pg URL --join HOST:PORT,... [--http-port N] [--cluster-port N]
- * [--cluster-host H]} starts a node that joins a cluster over a shared Postgres.
+ * [--cluster-host H]} starts a node that joins a cluster over a shared Postgres; {@code postgres
+ * [--data-dir DIR] [--pg-port N]} runs only the embedded Postgres, migrated, for a local cluster.
  */
 public final class Main {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
   private static final Map<String, String> FLAGS = Map.of(
       "--port", "http.port", "--http-port", "http.port", "--data-dir", "data_dir", "--pg", "pg.url",
       "--join", "cluster.members", "--cluster-port", "cluster.port", "--cluster-host", "cluster.host",
-      "--cluster-name", "cluster.name");
+      "--cluster-name", "cluster.name", "--pg-port", "pg.embedded_port");
 
   private Main() {}
 
   public static void main(String[] args) throws IOException {
-    if (args.length == 0 || !(args[0].equals("run") || args[0].equals("node"))) {
-      usage("expected a command: run | node");
+    if (args.length == 0 || !(args[0].equals("run") || args[0].equals("node") || args[0].equals("postgres"))) {
+      usage("expected a command: run | node | postgres");
     }
     Map<String, Object> overrides = new LinkedHashMap<>();
     boolean ephemeral = false;
@@ -49,6 +53,10 @@ public final class Main {
       overrides.put("data_dir", scratch.toString());
     }
     Config config = ConfigLoader.load(System.getenv(), overrides);
+    if (args[0].equals("postgres")) {
+      postgres(config);
+      return;
+    }
     KeyPulseNode node = KeyPulseNode.start(config);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       node.close();
@@ -60,9 +68,29 @@ public final class Main {
     log.info("KeyPulse ready at http://{}:{}", host, node.port());
   }
 
+  /**
+   * The embedded Postgres alone, migrated, until SIGTERM. Its URL (with the password) goes to
+   * data_dir/pg-url, readable by its owner only, for the nodes that will share it.
+   */
+  private static void postgres(Config config) throws IOException {
+    EmbeddedPostgres pg = EmbeddedPostgres.start(config.dataDir(), config.pg().embeddedPort());
+    Runtime.getRuntime().addShutdownHook(new Thread(pg::stop, "postgres-shutdown"));
+    Migrations.apply(pg.target());
+    Path urlFile = config.dataDir().resolve("pg-url");
+    Files.writeString(urlFile, pg.target().url() + "\n");
+    Files.setPosixFilePermissions(urlFile, PosixFilePermissions.fromString("rw-------"));
+    log.info("Postgres ready at {} (URL with password in {})", pg.target(), urlFile.toAbsolutePath());
+    try {
+      Thread.currentThread().join();  // until SIGTERM; the shutdown hook stops Postgres
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   private static void usage(String problem) {
     log.error("{}\nusage: keypulse run [--port N] [--data-dir DIR | --ephemeral]\n"
-        + "       keypulse node --pg URL --join HOST:PORT[,...] [--http-port N] [--cluster-port N] [--cluster-host H]",
+        + "       keypulse node --pg URL --join HOST:PORT[,...] [--http-port N] [--cluster-port N] [--cluster-host H]\n"
+        + "       keypulse postgres [--data-dir DIR] [--pg-port N]",
         problem);
     System.exit(2);
   }
