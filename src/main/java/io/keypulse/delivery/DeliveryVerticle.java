@@ -24,8 +24,10 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -68,6 +70,8 @@ public final class DeliveryVerticle extends VerticleBase {
   private final Map<Long, Delivery> held = new HashMap<>();
   private final List<Outbox.Outcome> unrecorded = new ArrayList<>();
   private final Map<String, String> secrets = new HashMap<>();
+  /** Endpoints whose last attempt from this node failed. */
+  private final Set<String> failing = new HashSet<>();
   private final Map<String, Counter> outcomes = new HashMap<>();
   private final AtomicLong depth = new AtomicLong();
   private final AtomicLong oldestSeconds = new AtomicLong();
@@ -241,10 +245,28 @@ public final class DeliveryVerticle extends VerticleBase {
       endpoint.sending--;
       sending--;
       unrecorded.add(done.result());
+      noteHealth(d.endpoint(), "delivered".equals(done.result().status()));
       record();
       sendWhatFits();
       pokeIfMoreDue();
     });
+  }
+
+  /**
+   * An endpoint that answers again after failing gets its backlog now, not at each delivery's next
+   * backoff step: after an outage, recovery takes as long as the first success, not the longest wait.
+   */
+  private void noteHealth(String endpoint, boolean delivered) {
+    if (!delivered) {
+      failing.add(endpoint);
+    } else if (failing.remove(endpoint)) {
+      outbox.expedite(endpoint).onSuccess(n -> {
+        if (n > 0) {
+          log.info("{} answers again: {} deliveries waiting for a retry are due now", endpoint, n);
+          poke();
+        }
+      });
+    }
   }
 
   /** One attempt: check the target, sign, send. Failures of the receiver are data, never errors. */

@@ -1,0 +1,63 @@
+package io.keypulse.delivery;
+
+import static io.keypulse.testing.Api.key;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keypulse.db.PgTarget;
+import io.keypulse.testing.Api.Partner;
+import io.keypulse.testing.NodeTest;
+import io.keypulse.testing.Receiver;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("An endpoint that answers again gets its backlog at once")
+class EndpointRecoveryTest extends NodeTest {
+  private final Receiver receiver = new Receiver();
+
+  @Override
+  protected Map<String, Object> settings(PgTarget pg) {
+    Map<String, Object> s = super.settings(pg);
+    s.put("webhook.allowed_cidrs", "127.0.0.0/8");
+    s.put("webhook.retry_delays_ms", "500,30000");
+    s.put("webhook.jitter_pct", 0);
+    return s;
+  }
+
+  @AfterAll
+  void closeReceiver() {
+    receiver.close();
+  }
+
+  @Test
+  @DisplayName("a delivery waiting 30 s for its next retry is sent as soon as another delivery to the endpoint succeeds")
+  void backlogFollowsFirstSuccess() {
+    Partner p = api.register("Recovering Endpoint");
+    receiver.script("/heal", 500, 500);
+    assertThat(api.post("/api/v1/rules", new JsonObject().put("name", "All").put("event_type_match", "*")
+        .put("webhook_url", receiver.url("/heal")).put("severity", "warning"), key(p.apiKey())).status())
+        .isEqualTo(201);
+    ingest(p, "early");
+    List<Receiver.Hit> failed = receiver.await("/heal", h -> keyOf(h).equals("early"), 2, 10_000);
+    assertThat(failed).as("two failed attempts, the next one 30 s away").hasSize(2);
+
+    ingest(p, "late");
+    Receiver.Hit late = receiver.await("/heal", h -> keyOf(h).equals("late"), 1, 10_000).get(0);
+    List<Receiver.Hit> early = receiver.await("/heal", h -> keyOf(h).equals("early"), 3, 10_000);
+    assertThat(early).as("the third attempt came with the recovery, not 30 s later").hasSize(3);
+    assertThat(early.get(2).arrivedMillis() - late.arrivedMillis()).isLessThan(3000);
+    assertThat(early.get(2).header("X-KeyPulse-Delivery")).isEqualTo(early.get(0).header("X-KeyPulse-Delivery"));
+  }
+
+  private void ingest(Partner p, String keyId) {
+    assertThat(api.post("/api/v1/events/ingest", new JsonObject().put("event_type", "key_accessed").put("key_id", keyId),
+        key(p.apiKey())).status()).isEqualTo(202);
+  }
+
+  private static String keyOf(Receiver.Hit hit) {
+    return hit.json().getString("key_id");
+  }
+}
