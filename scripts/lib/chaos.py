@@ -8,7 +8,8 @@ Traffic: batches of 10 events, each carrying a unique seq, and every 2 s an anom
 reported as critical on a fresh key: one critical_event alert each). Nothing is retried: a batch
 whose answer is not 202 may or may not be stored, so it counts as neither missing nor duplicated;
 an acknowledged one must be in Postgres exactly once. A probe ingests through every node that
-should be serving, every 250 ms; recovery is the longest time any of them kept failing.
+should be serving, every 250 ms; recovery is the longest time any of them kept failing (for the
+receiver outage: from its return until every alert raised before then is delivered).
 
 Usage: chaos.py [--workdir DIR]
 """
@@ -173,11 +174,17 @@ def receiver_down(cluster, traffic, receiver):
     receiver.stop()
     time.sleep(30)
     receiver.start()
+    back, owed = time.time(), set(traffic.expected)
+    # Recovery here: from the receiver's return until every alert raised before it is delivered.
+    wait_for_quietly(lambda: receiver.delivered(owed) == len(owed), 60)
+    traffic.worst_outage = max(traffic.worst_outage, time.time() - back)
 
 
 def add_node(cluster, traffic, receiver):
     node = cluster.nodes[3]
+    traffic.pause(node)  # a load balancer sends it traffic once /ready says so
     node.start()
+    traffic.resume(node)
     cluster.size = 4
 
 
@@ -215,13 +222,10 @@ def run(name, fault, cluster, partners, receiver, index):
     counts = stored(cluster, tag)
     missing = len([s for s in traffic.acked if s not in counts])
     duplicates = len([s for s, n in counts.items() if n > 1])
-    waited = time.time()
     wait_for_quietly(lambda: receiver.delivered(traffic.expected) == len(traffic.expected), 120)
     delivered = receiver.delivered(traffic.expected)
     bad = sum(n for code, n in traffic.codes.items() if isinstance(code, int) and code >= 500 and code != 503)
-    recovery = traffic.worst_outage
-    if fault is receiver_down:
-        recovery = max(recovery, time.time() - waited if delivered == len(traffic.expected) else float("inf"))
+    recovery = traffic.worst_outage if delivered == len(traffic.expected) else float("inf")
     row = {"scenario": name, "acked": len(traffic.acked), "in_postgres": len(traffic.acked) - missing,
            "missing": missing, "duplicates": duplicates, "alerts_expected": len(traffic.expected),
            "alerts_delivered": delivered, "5xx_not_503": bad, "recovery_s": round(recovery, 1),

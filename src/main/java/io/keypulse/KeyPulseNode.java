@@ -8,6 +8,7 @@ import io.keypulse.api.CredentialCache;
 import io.keypulse.api.RateLimitVerticle;
 import io.keypulse.api.RateLimiter;
 import io.keypulse.bus.Codecs;
+import io.keypulse.cluster.ClusterMetrics;
 import io.keypulse.cluster.ClusterSetup;
 import io.keypulse.config.Config;
 import io.keypulse.config.SecretFiles;
@@ -120,6 +121,7 @@ public final class KeyPulseNode implements AutoCloseable {
     int port = config.http().port() > 0 ? config.http().port() : freePort();
     Clock clock = Clock.systemUTC();
     HazelcastInstance hazelcast = cluster.getHazelcastInstance();
+    ClusterMetrics.register(metrics, hazelcast, config.detect().shardsPerNode());
     DetectRouter detectors = new DetectRouter(vertx, hazelcast, config.detect().shardsPerNode(),
         config.detect().replyTimeoutMs());
     DetectSetup detect = new DetectSetup(config, pg, hazelcast, new PartnerSettingsCache(), new DetectStats(metrics), clock);

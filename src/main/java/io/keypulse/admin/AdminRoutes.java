@@ -1,10 +1,14 @@
 package io.keypulse.admin;
 
+import io.keypulse.api.ClientLimit;
 import io.keypulse.api.CredentialCache;
 import io.keypulse.api.HttpProblem;
 import io.keypulse.api.JsonBodies;
 import io.keypulse.api.PartnerRoutes;
 import io.keypulse.api.Times;
+import io.keypulse.bus.Addresses;
+import io.keypulse.bus.DeliveriesDue;
+import io.keypulse.delivery.DeliveryLog;
 import io.keypulse.partner.ApiKeys;
 import io.keypulse.partner.Credentials;
 import io.keypulse.partner.PartnerInfo;
@@ -18,28 +22,37 @@ import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
 import java.util.Optional;
 
-/** The operator API under /admin: partners, plans, suspension, keys minted and revoked by hand, the cluster. */
+/**
+ * The operator API under /admin: partners, plans, suspension, keys minted and revoked by hand, the
+ * cluster, dead-letter replay. Its own per-address rate limit comes before the token check.
+ */
 public final class AdminRoutes {
+  private static final int REPLAY_MAX = 10_000;
   private final Partners partners;
   private final ApiKeys apiKeys;
   private final CredentialCache credentials;
   private final ClusterView cluster;
+  private final DeliveryLog deliveries;
+  private final ClientLimit limit;
   private final byte[] tokenDigest;
 
   public AdminRoutes(Partners partners, ApiKeys apiKeys, CredentialCache credentials, ClusterView cluster,
-                     String adminToken) {
+                     DeliveryLog deliveries, ClientLimit limit, String adminToken) {
     this.partners = partners;
     this.apiKeys = apiKeys;
     this.credentials = credentials;
     this.cluster = cluster;
+    this.deliveries = deliveries;
+    this.limit = limit;
     this.tokenDigest = digest(adminToken);
   }
 
   public Router router(Vertx vertx) {
     Router router = Router.router(vertx);
-    router.route().handler(this::operatorOnly);
+    router.route().handler(limit).handler(this::operatorOnly);
     router.get("/partners").handler(this::listPartners);
     router.put("/partners/:id/plan").handler(this::setPlan);
     router.put("/partners/:id/status").handler(this::setStatus);
@@ -47,6 +60,7 @@ public final class AdminRoutes {
     router.delete("/keys/:id").handler(this::revokeKey);
     router.get("/cluster").handler(this::clusterView);
     router.get("/cluster/owner").handler(this::owner);
+    router.post("/deliveries/replay").handler(this::replayFailed);
     return router;
   }
 
@@ -133,7 +147,26 @@ public final class AdminRoutes {
   }
 
   private void clusterView(RoutingContext ctx) {
-    ctx.json(cluster.describe().put("success", true));
+    cluster.describe().onSuccess(view -> ctx.json(view.put("success", true))).onFailure(ctx::fail);
+  }
+
+  /** Dead letters back into the outbox: {partner_id?, since?, limit? (default and max 10000)}. */
+  private void replayFailed(RoutingContext ctx) {
+    JsonObject body = JsonBodies.object(ctx);
+    Object partner = body.getValue("partner_id");
+    Object since = body.getValue("since");
+    Object limit = body.getValue("limit", REPLAY_MAX);
+    Instant from = since instanceof String text ? Times.parse(text) : null;
+    if ((partner != null && !(partner instanceof String)) || (since != null && from == null)
+        || !(limit instanceof Integer n) || n < 1 || n > REPLAY_MAX) {
+      throw HttpProblem.badRequest("expected {partner_id?: string, since?: ISO-8601 time, limit?: 1.." + REPLAY_MAX + "}");
+    }
+    deliveries.replayFailed((String) partner, from, (Integer) limit).onSuccess(count -> {
+      if (count > 0) {
+        ctx.vertx().eventBus().publish(Addresses.DELIVERIES_DUE, new DeliveriesDue(count));
+      }
+      ctx.json(new JsonObject().put("success", true).put("replayed", count));
+    }).onFailure(ctx::fail);
   }
 
   /** Which member and shard hold a key's state: GET /admin/cluster/owner?partner_id=…&key_id=… */

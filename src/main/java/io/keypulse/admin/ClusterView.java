@@ -2,20 +2,27 @@ package io.keypulse.admin;
 
 import com.hazelcast.cluster.Member;
 import com.hazelcast.core.HazelcastInstance;
+import io.keypulse.delivery.DeliveryLog;
 import io.keypulse.detect.DetectRouter;
 import io.keypulse.detect.DetectStats;
 import io.keypulse.schedule.SchedulerVerticle;
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Collectors;
 
-/** What operators see of the cluster: its members, and this node's partitions, shards and scheduler role. */
+/** What operators see of the cluster: members, who owns which share of the keys, the scheduler, the outbox. */
 public final class ClusterView {
   private final HazelcastInstance hazelcast;
   private final DetectStats detectStats;
+  private final DeliveryLog deliveries;
 
-  public ClusterView(HazelcastInstance hazelcast, DetectStats detectStats) {
+  public ClusterView(HazelcastInstance hazelcast, DetectStats detectStats, DeliveryLog deliveries) {
     this.hazelcast = hazelcast;
     this.detectStats = detectStats;
+    this.deliveries = deliveries;
   }
 
   public int size() {
@@ -31,18 +38,28 @@ public final class ClusterView {
         .put("this_node", owner != null && owner.localMember());
   }
 
-  JsonObject describe() {
+  /**
+   * Members (with the partitions, hence key states, each owns; which one runs the scheduler), the
+   * outbox per node, and this node's detector figures.
+   */
+  Future<JsonObject> describe() {
+    Map<UUID, Long> owned = hazelcast.getPartitionService().getPartitions().stream()
+        .filter(p -> p.getOwner() != null)
+        .collect(Collectors.groupingBy(p -> p.getOwner().getUuid(), Collectors.counting()));
+    Member leader = hazelcast.getCluster().getMembers().iterator().next();
     JsonArray members = new JsonArray();
     for (Member m : hazelcast.getCluster().getMembers()) {
       members.add(new JsonObject().put("uuid", m.getUuid().toString())
           .put("address", m.getAddress().getHost() + ":" + m.getAddress().getPort())
-          .put("this_node", m.localMember()));
+          .put("this_node", m.localMember()).put("partitions_owned", owned.getOrDefault(m.getUuid(), 0L))
+          .put("scheduler_leader", m.equals(leader)));
     }
     Member self = hazelcast.getCluster().getLocalMember();
-    long owned = hazelcast.getPartitionService().getPartitions().stream()
-        .filter(p -> p.getOwner() != null && p.getOwner().localMember()).count();
-    return new JsonObject().put("cluster_name", hazelcast.getConfig().getClusterName()).put("members", members)
-        .put("this_node", new JsonObject().put("uuid", self.getUuid().toString()).put("partitions_owned", owned)
-            .put("scheduler_leader", SchedulerVerticle.leads(hazelcast)).put("detector", detectStats.toJson()));
+    JsonObject thisNode = new JsonObject().put("uuid", self.getUuid().toString())
+        .put("partitions_owned", owned.getOrDefault(self.getUuid(), 0L))
+        .put("scheduler_leader", SchedulerVerticle.leads(hazelcast)).put("detector", detectStats.toJson());
+    return deliveries.pendingByNode().map(outbox -> new JsonObject()
+        .put("cluster_name", hazelcast.getConfig().getClusterName()).put("members", members)
+        .put("scheduler_leader", leader.getUuid().toString()).put("outbox", outbox).put("this_node", thisNode));
   }
 }

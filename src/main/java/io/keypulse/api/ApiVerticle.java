@@ -66,9 +66,12 @@ public final class ApiVerticle extends VerticleBase {
     PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), webhookTargets);
     WebhookRoutes webhooks = new WebhookRoutes(new RuleStore(pool), new DeliveryLog(pool), partners, webhookTargets,
         setup.credentials(), config.webhook().maxActiveRules(), config.webhook().timeoutMs() + 2000L, setup.clock());
-    RegistrationLimit registrationLimit = new RegistrationLimit(setup.limiter(), config.rateLimit().registerPerMin());
+    ClientLimit registrationLimit = new ClientLimit(setup.limiter(), "register", config.rateLimit().registerPerMin(),
+        "too many registrations from this address; retry later");
     AdminRoutes admin = new AdminRoutes(partners, apiKeys, setup.credentials(),
-        new ClusterView(setup.hazelcast(), setup.detectStats()), setup.adminToken());
+        new ClusterView(setup.hazelcast(), setup.detectStats(), new DeliveryLog(pool)), new DeliveryLog(pool),
+        new ClientLimit(setup.limiter(), "admin", config.rateLimit().adminPerMin(),
+            "too many operator requests from this address; retry later"), setup.adminToken());
     Failures failures = new Failures(setup.metrics());
 
     Router router = Router.router(vertx);

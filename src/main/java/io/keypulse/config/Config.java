@@ -35,7 +35,7 @@ public record Config(
   public record Ingest(int maxBatch, int maxDetailsBytes, int maxKeyIdLength, int maxActorLength,
                        long maxFutureSkewSeconds) {}
 
-  public record RateLimit(int perMin, int registerPerMin) {}
+  public record RateLimit(int perMin, int registerPerMin, int adminPerMin) {}
 
   public record Auth(int cacheSeconds) {}
 

@@ -27,6 +27,18 @@ public final class DeliveryLog {
              claimed_by = NULL, claim_until = NULL, finished_at = NULL
       WHERE partner_id = $1 AND id = $2 AND status <> 'pending' RETURNING id
       """;
+  /** Dead letters back in the queue, oldest first: an operator's replay after an outage. */
+  private static final String REPLAY_FAILED = """
+      UPDATE deliveries SET status = 'pending', next_attempt_at = now(), attempt_base = attempts,
+             claimed_by = NULL, claim_until = NULL, finished_at = NULL
+      WHERE id IN (SELECT id FROM deliveries WHERE status = 'failed' AND ($1::text IS NULL OR partner_id = $1)
+                   AND ($2::timestamptz IS NULL OR created_at >= $2) ORDER BY id LIMIT $3)
+      RETURNING id
+      """;
+  /** Pending deliveries per claiming node (null: waiting for a claim), and the oldest one's age. */
+  private static final String PENDING_BY_NODE = "SELECT claimed_by, count(*) AS n, "
+      + "coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest "
+      + "FROM deliveries WHERE status = 'pending' GROUP BY claimed_by";
   private static final String EXISTS = "SELECT 1 FROM deliveries WHERE partner_id = $1 AND id = $2";
   private static final String TEST = "INSERT INTO deliveries (partner_id, event, url, payload) "
       + "VALUES ($1, 'test', $2, $3) RETURNING id";
@@ -82,6 +94,35 @@ public final class DeliveryLog {
         ? Future.succeededFuture(Replay.REPLAYED)
         : pool.preparedQuery(EXISTS).execute(Tuple.of(partnerId, id))
             .map(found -> found.size() == 1 ? Replay.PENDING : Replay.NOT_FOUND));
+  }
+
+  /** Replays failed deliveries (of one partner, or all; created since, or ever); returns how many. */
+  public Future<Integer> replayFailed(String partnerId, java.time.Instant since, int limit) {
+    return pool.preparedQuery(REPLAY_FAILED)
+        .execute(Tuple.of(partnerId, since == null ? null : since.atOffset(java.time.ZoneOffset.UTC), limit))
+        .map(rows -> rows.rowCount());
+  }
+
+  /** The outbox as operators see it: {pending, unclaimed, oldest_seconds, by_node: {member: n}}. */
+  public Future<JsonObject> pendingByNode() {
+    return pool.query(PENDING_BY_NODE).execute().map(rows -> {
+      JsonObject byNode = new JsonObject();
+      long total = 0;
+      long unclaimed = 0;
+      double oldest = 0;
+      for (Row r : rows) {
+        long n = r.getLong("n");
+        total += n;
+        oldest = Math.max(oldest, r.getNumeric("oldest").doubleValue());
+        if (r.getString("claimed_by") == null) {
+          unclaimed = n;
+        } else {
+          byNode.put(r.getString("claimed_by"), n);
+        }
+      }
+      return new JsonObject().put("pending", total).put("unclaimed", unclaimed)
+          .put("oldest_seconds", Math.round(oldest * 10) / 10.0).put("by_node", byNode);
+    });
   }
 
   /** Queues a signed test payload to the given URL; returns the delivery's id. */

@@ -4,16 +4,35 @@ import static io.keypulse.testing.Api.bearer;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keypulse.db.PgTarget;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
 import io.keypulse.testing.NodeTest;
+import io.keypulse.testing.Receiver;
+import io.keypulse.testing.Sleep;
 import io.vertx.core.json.JsonObject;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("Operator API")
 class AdminApiTest extends NodeTest {
   private static final String[] OPERATOR = {"Authorization", "Bearer test-admin-token"};
+  private final Receiver receiver = new Receiver();
+
+  @Override
+  protected Map<String, Object> settings(PgTarget pg) {
+    Map<String, Object> s = super.settings(pg);
+    s.put("webhook.allowed_cidrs", "127.0.0.0/8");
+    s.put("webhook.retry_delays_ms", "100,100");
+    return s;
+  }
+
+  @AfterAll
+  void closeReceiver() {
+    receiver.close();
+  }
 
 
   @Test
@@ -79,11 +98,51 @@ class AdminApiTest extends NodeTest {
   }
 
   @Test
-  @DisplayName("the cluster view lists this node as a member")
+  @DisplayName("the cluster view lists members with their partitions, the scheduler leader and the outbox; "
+      + "/metrics carries the cluster size and this node's share")
   void cluster() {
     Reply r = api.get("/admin/cluster", OPERATOR);
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.array("members")).hasSize(1);
-    assertThat(r.array("members").getJsonObject(0).getBoolean("this_node")).isTrue();
+    JsonObject member = r.array("members").getJsonObject(0);
+    assertThat(member.getBoolean("this_node")).isTrue();
+    assertThat(member.getLong("partitions_owned")).isEqualTo(271);
+    assertThat(member.getBoolean("scheduler_leader")).isTrue();
+    assertThat(r.json().getString("scheduler_leader")).isEqualTo(member.getString("uuid"));
+    assertThat(r.json().getJsonObject("outbox").getLong("pending")).isNotNull();
+    String metrics = api.get("/metrics").raw();
+    assertThat(metrics).contains("keypulse_cluster_members 1.0", "keypulse_cluster_partitions_owned 271.0",
+        "keypulse_detect_shards 2.0");
+  }
+
+  @Test
+  @DisplayName("dead letters go back into the outbox on the operator's replay, and are delivered once the receiver is back")
+  void deadLetterReplay() {
+    Partner p = api.register("Dead Letters");
+    receiver.always("/dead", 500);
+    assertThat(api.post("/api/v1/rules", new JsonObject().put("name", "All").put("event_type_match", "*")
+        .put("webhook_url", receiver.url("/dead")).put("severity", "warning"), key(p.apiKey())).status())
+        .isEqualTo(201);
+    api.post("/api/v1/events/ingest", new JsonObject().put("event_type", "key_accessed").put("key_id", "dl-1"),
+        key(p.apiKey()));
+    JsonObject failed = Sleep.poll(() -> {
+      var list = api.get("/api/v1/webhooks/deliveries?status=failed", key(p.apiKey())).array("deliveries");
+      return list.isEmpty() ? null : list.getJsonObject(0);
+    }, 15_000);
+    assertThat(failed).as("the delivery failed for good after its retries").isNotNull();
+
+    receiver.always("/dead", 200);
+    assertThat(api.post("/admin/deliveries/replay", new JsonObject().put("partner_id", "p_nobody"), OPERATOR)
+        .json().getInteger("replayed")).isZero();
+    assertThat(api.post("/admin/deliveries/replay", new JsonObject().put("limit", 0), OPERATOR).status())
+        .isEqualTo(400);
+    Reply replay = api.post("/admin/deliveries/replay", new JsonObject().put("partner_id", p.partnerId()), OPERATOR);
+    assertThat(replay.json().getInteger("replayed")).isEqualTo(1);
+    JsonObject delivered = Sleep.poll(() -> {
+      JsonObject d = api.get("/api/v1/webhooks/deliveries/" + failed.getLong("id"), key(p.apiKey())).json()
+          .getJsonObject("delivery");
+      return "delivered".equals(d.getString("status")) ? d : null;
+    }, 15_000);
+    assertThat(delivered).as("delivered after the replay").isNotNull();
   }
 }
