@@ -12,8 +12,14 @@ import io.keypulse.testing.TestNode;
 import io.keypulse.testing.TestPostgres;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -112,6 +118,39 @@ class RateLimitTest {
     assertThat(allowed).isEqualTo(LIMIT);
     assertThat(two.get("/api/events", key(p.apiKey())).status()).isEqualTo(429);
     assertThat(one.get("/api/events", key(p.apiKey())).status()).isEqualTo(429);
+  }
+
+  @Test
+  @DisplayName("under concurrent load through both nodes, a key gets its budget within ±10 %")
+  void sharedUnderLoad() throws Exception {
+    Partner p = one.register("Hammered");
+    int budget = 300;
+    assertThat(one.put("/admin/partners/" + p.partnerId() + "/plan", new JsonObject().put("rate_limit_per_min", budget),
+        "Authorization", "Bearer test-admin-token").status()).isEqualTo(200);
+    ExecutorService pool = Executors.newFixedThreadPool(16);
+    try {
+      List<Future<Integer>> workers = new ArrayList<>();
+      for (int t = 0; t < 16; t++) {
+        Api node = t % 2 == 0 ? one : two;
+        workers.add(pool.submit(() -> {
+          int allowed = 0;
+          for (int i = 0; i < 50; i++) {
+            if (node.get("/api/events?limit=1", key(p.apiKey())).status() == 200) {
+              allowed++;
+            }
+          }
+          return allowed;
+        }));
+      }
+      int allowed = 0;
+      for (Future<Integer> w : workers) {
+        allowed += w.get(60, TimeUnit.SECONDS);
+      }
+      assertThat(allowed).as("2xx out of 800 requests against a budget of " + budget)
+          .isBetween((int) (budget * 0.9), (int) (budget * 1.1));
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Test
