@@ -23,10 +23,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class Main {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
-  private static final Map<String, String> FLAGS = Map.of(
-      "--port", "http.port", "--http-port", "http.port", "--data-dir", "data_dir", "--pg", "pg.url",
-      "--join", "cluster.members", "--cluster-port", "cluster.port", "--cluster-host", "cluster.host",
-      "--cluster-name", "cluster.name", "--pg-port", "pg.embedded_port");
+  private static final Map<String, String> FLAGS = Map.ofEntries(
+      Map.entry("--port", "http.port"), Map.entry("--http-port", "http.port"), Map.entry("--data-dir", "data_dir"),
+      Map.entry("--pg", "pg.url"), Map.entry("--pg-port", "pg.embedded_port"), Map.entry("--join", "cluster.members"),
+      Map.entry("--cluster-port", "cluster.port"), Map.entry("--cluster-host", "cluster.host"),
+      Map.entry("--cluster-name", "cluster.name"), Map.entry("--eventbus-host", "cluster.eventbus_host"),
+      Map.entry("--eventbus-port", "cluster.eventbus_port"));
 
   private Main() {}
 
@@ -90,6 +92,7 @@ public final class Main {
   private static void usage(String problem) {
     log.error("{}\nusage: keypulse run [--port N] [--data-dir DIR | --ephemeral]\n"
         + "       keypulse node --pg URL --join HOST:PORT[,...] [--http-port N] [--cluster-port N] [--cluster-host H]\n"
+        + "                     [--cluster-name NAME] [--eventbus-host H] [--eventbus-port N]\n"
         + "       keypulse postgres [--data-dir DIR] [--pg-port N]",
         problem);
     System.exit(2);
