@@ -124,6 +124,8 @@ class Traffic:
             now, key = time.time(), self.partners[0][0]
             for node in self.serving():
                 ok = self.send(node, [self.event(self.next_seqs(1)[0], "probe")], key) == 202
+                if node.index in self.paused:  # taken out while the probe was on its way
+                    continue
                 started = self.failing_since.get(node.index)
                 if ok and started is not None:
                     self.worst_outage = max(self.worst_outage, time.time() - started)
@@ -151,14 +153,16 @@ class Traffic:
         self.failing_since.pop(node.index, None)
 
     def resume(self, node):
+        self.failing_since.pop(node.index, None)
         self.paused.discard(node.index)
 
 
 # ---------------------------------------------------------------- the faults
 def kill_node(cluster, traffic, receiver):
     node = cluster.nodes[1]
+    node.kill9()  # traffic keeps coming until a load balancer would notice (1 s)
+    time.sleep(1)
     traffic.pause(node)
-    node.kill9()
     time.sleep(5)
     node.start()
     traffic.resume(node)
@@ -190,8 +194,8 @@ def add_node(cluster, traffic, receiver):
 
 def rolling_restart(cluster, traffic, receiver):
     for node in cluster.nodes[:cluster.size]:
+        status = node.terminate(90)  # under traffic: it must refuse or answer 503, never fail a request
         traffic.pause(node)
-        status = node.terminate(90)
         if status not in (0, 143):
             print(f"  node {node.index} exited with {status} on SIGTERM", flush=True)
         node.start()
