@@ -4,34 +4,22 @@ import static io.keypulse.testing.Api.bearer;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.db.PgTarget;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
-import io.keypulse.testing.NodeTest;
-import io.keypulse.testing.Receiver;
 import io.keypulse.testing.Sleep;
+import io.keypulse.testing.WebhookNodeTest;
 import io.vertx.core.json.JsonObject;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("Operator API")
-class AdminApiTest extends NodeTest {
+class AdminApiTest extends WebhookNodeTest {
   private static final String[] OPERATOR = {"Authorization", "Bearer test-admin-token"};
-  private final Receiver receiver = new Receiver();
 
   @Override
-  protected Map<String, Object> settings(PgTarget pg) {
-    Map<String, Object> s = super.settings(pg);
-    s.put("webhook.allowed_cidrs", "127.0.0.0/8");
-    s.put("webhook.retry_delays_ms", "100,100");
-    return s;
-  }
-
-  @AfterAll
-  void closeReceiver() {
-    receiver.close();
+  protected Map<String, Object> webhookSettings() {
+    return Map.of("retry_delays_ms", "100,100");
   }
 
 

@@ -3,33 +3,21 @@ package io.keypulse.delivery;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.db.PgTarget;
 import io.keypulse.testing.Api.Partner;
-import io.keypulse.testing.NodeTest;
 import io.keypulse.testing.Receiver;
+import io.keypulse.testing.WebhookNodeTest;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("An endpoint that answers again gets its backlog at once")
-class EndpointRecoveryTest extends NodeTest {
-  private final Receiver receiver = new Receiver();
+class EndpointRecoveryTest extends WebhookNodeTest {
 
   @Override
-  protected Map<String, Object> settings(PgTarget pg) {
-    Map<String, Object> s = super.settings(pg);
-    s.put("webhook.allowed_cidrs", "127.0.0.0/8");
-    s.put("webhook.retry_delays_ms", "500,30000");
-    s.put("webhook.jitter_pct", 0);
-    return s;
-  }
-
-  @AfterAll
-  void closeReceiver() {
-    receiver.close();
+  protected Map<String, Object> webhookSettings() {
+    return Map.of("retry_delays_ms", "500,30000", "jitter_pct", 0);
   }
 
   @Test

@@ -3,14 +3,13 @@ package io.keypulse.delivery;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.db.PgTarget;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
 import io.keypulse.testing.NodeReceiver;
-import io.keypulse.testing.NodeTest;
 import io.keypulse.testing.Receiver;
 import io.keypulse.testing.Sleep;
 import io.keypulse.testing.TestNode;
+import io.keypulse.testing.WebhookNodeTest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
@@ -26,33 +25,19 @@ import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("Webhooks: rules, signatures, retries, replay, isolation")
-class WebhookDeliveryTest extends NodeTest {
+class WebhookDeliveryTest extends WebhookNodeTest {
   private static final long[] RETRY_DELAYS = {400, 800, 1600};
   private static final int JITTER_PCT = 10;
   private static final int TIMEOUT_MS = 1000;
-  private final Receiver receiver = new Receiver();
 
   @Override
-  protected Map<String, Object> settings(PgTarget pg) {
-    Map<String, Object> s = super.settings(pg);
-    s.put("webhook.allowed_cidrs", "127.0.0.0/8");
-    s.put("webhook.retry_delays_ms", "400,800,1600");
-    s.put("webhook.jitter_pct", JITTER_PCT);
-    s.put("webhook.timeout_ms", TIMEOUT_MS);
-    s.put("webhook.per_endpoint_concurrency", 2);
-    s.put("webhook.poll_ms", 200);
-    s.put("webhook.max_active_rules", 5);
-    return s;
-  }
-
-  @AfterAll
-  void stopReceiver() {
-    receiver.close();
+  protected Map<String, Object> webhookSettings() {
+    return Map.of("retry_delays_ms", "400,800,1600", "jitter_pct", JITTER_PCT, "timeout_ms", TIMEOUT_MS,
+        "per_endpoint_concurrency", 2, "poll_ms", 200, "max_active_rules", 5);
   }
 
   @Test
