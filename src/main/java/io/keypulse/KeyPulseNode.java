@@ -26,6 +26,7 @@ import io.keypulse.live.LivePublisher;
 import io.keypulse.live.LiveStreams;
 import io.keypulse.live.Sessions;
 import io.keypulse.ops.Readiness;
+import io.keypulse.partner.ApiKeys;
 import io.keypulse.partner.Partners;
 import io.keypulse.partner.SecretBox;
 import io.keypulse.schedule.SchedulerVerticle;
@@ -125,8 +126,9 @@ public final class KeyPulseNode implements AutoCloseable {
     DetectRouter detectors = new DetectRouter(vertx, hazelcast, config.detect().shardsPerNode(),
         config.detect().replyTimeoutMs());
     DetectSetup detect = new DetectSetup(config, pg, hazelcast, new PartnerSettingsCache(), new DetectStats(metrics), clock);
+    Pool queryPool = Pools.query(vertx, config.pg(), pg);
     Sessions sessions = new Sessions(vertx, SecretFiles.configuredOrGenerated(config.live().jwtSecret(),
-        config.dataDir(), "jwt-secret", Sessions::newSecret), config.live().tokenTtlSeconds());
+        config.dataDir(), "jwt-secret", Sessions::newSecret), config.live().tokenTtlSeconds(), new ApiKeys(queryPool));
     ApiSetup api = new ApiSetup(config, pg, port, metrics, secrets, adminToken,
         new CredentialCache(config.auth().cacheSeconds(), clock), new RateLimiter(hazelcast, clock), hazelcast,
         readiness, clock, detectors, detect.stats(), sessions, LiveStreams.openGauge(metrics));
@@ -142,7 +144,6 @@ public final class KeyPulseNode implements AutoCloseable {
     deployments.add(vertx.deployVerticle(new SchedulerVerticle(config, pg, hazelcast, detectors)).await());
     // Named by its cluster member: a delivery claimed by a member that has left is visibly orphaned.
     String member = hazelcast.getCluster().getLocalMember().getUuid().toString();
-    Pool queryPool = Pools.query(vertx, config.pg(), pg);
     deployments.add(vertx.deployVerticle(new DeliveryVerticle(config.webhook(), queryPool,
         new Partners(queryPool, secrets), member, metrics)).await());
     deployments.add(vertx.deployVerticle(new CacheSyncVerticle(api.credentials(), detect.settings())).await());

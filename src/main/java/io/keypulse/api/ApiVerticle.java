@@ -2,6 +2,8 @@ package io.keypulse.api;
 
 import io.keypulse.admin.AdminRoutes;
 import io.keypulse.admin.ClusterView;
+import io.keypulse.bus.Addresses;
+import io.keypulse.bus.CredentialsChanged;
 import io.keypulse.config.Config;
 import io.keypulse.db.Pools;
 import io.keypulse.delivery.DeliveryLog;
@@ -24,6 +26,7 @@ import io.keypulse.store.StatsQueries;
 import io.micrometer.core.instrument.Counter;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
@@ -76,7 +79,8 @@ public final class ApiVerticle extends VerticleBase {
 
     Router router = Router.router(vertx);
     // Ahead of the body handler: SockJS reads its own request bodies.
-    router.route("/eventbus/*").subRouter(new LiveBridge(vertx, sessions).router());
+    LiveBridge bridge = new LiveBridge(vertx, sessions);
+    router.route("/eventbus/*").subRouter(bridge.router());
     router.route().handler(BodyHandler.create(false).setBodyLimit(config.http().bodyLimitBytes()));
     router.post("/api/v1/partners/register").handler(registrationLimit).handler(self::register);
     router.post("/api/v1/api-keys").handler(auth.required()).handler(self::createKey);
@@ -119,7 +123,12 @@ public final class ApiVerticle extends VerticleBase {
     router.errorHandler(404, failures::handle).errorHandler(405, failures::handle);
 
     server = vertx.createHttpServer(new HttpServerOptions().setHost(config.http().host())).requestHandler(router);
-    return server.listen(setup.port());
+    // Live sessions rest on API keys: when a partner's change, its streams and sockets end (and may come back).
+    MessageConsumer<CredentialsChanged> changes = vertx.eventBus().consumer(Addresses.CREDENTIALS_CHANGED, msg -> {
+      streams.credentialsChanged(msg.body().partnerId());
+      bridge.credentialsChanged(msg.body().partnerId());
+    });
+    return Future.join(changes.completion(), server.listen(setup.port()));
   }
 
   /** Stops accepting, lets in-flight requests finish (up to the grace period). */

@@ -1,5 +1,6 @@
 package io.keypulse.api;
 
+import io.keypulse.db.PgFailures;
 import io.keypulse.live.Sessions;
 import io.keypulse.partner.ApiKeys;
 import io.keypulse.partner.Credential;
@@ -61,8 +62,8 @@ final class Authenticator {
             new Caller(session.partnerId(), session.apiKeyId()).attach(ctx);
             ctx.next();
           })
-          .onFailure(e -> ctx.fail(new HttpProblem(401,
-              "invalid or expired session token: get a new one from POST /api/v1/auth/token")));
+          .onFailure(e -> ctx.fail(PgFailures.unavailable(e) ? HttpProblem.unavailable("database unavailable")
+              : new HttpProblem(401, "invalid or expired session token: get a new one from POST /api/v1/auth/token")));
     };
   }
 

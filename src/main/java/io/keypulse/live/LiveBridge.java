@@ -11,6 +11,7 @@ import io.vertx.ext.web.handler.sockjs.SockJSHandler;
 import io.vertx.ext.web.handler.sockjs.SockJSHandlerOptions;
 import io.vertx.ext.web.handler.sockjs.SockJSSocket;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -22,12 +23,13 @@ import java.util.Map;
  */
 public final class LiveBridge {
   private static final int SESSION_EXPIRED = 4001;
+  private static final int CREDENTIALS_CHANGED = 4002;
 
   private final Vertx vertx;
   private final Sessions sessions;
-  private record Expiry(long timer, long atSeconds) {}
+  private record Expiry(long timer, long atSeconds, String partnerId) {}
 
-  /** Per socket, the timer that closes it when its newest token expires. Event-loop confined. */
+  /** Per socket, its partner and the timer that closes it when its newest token expires. Event-loop confined. */
   private final Map<SockJSSocket, Expiry> expiries = new HashMap<>();
 
   public LiveBridge(Vertx vertx, Sessions sessions) {
@@ -65,7 +67,7 @@ public final class LiveBridge {
       String partner = verified.result().partnerId();
       boolean own = address.equals(Addresses.liveEvents(partner)) || address.equals(Addresses.liveAlerts(partner));
       if (own) {
-        closeAtExpiry(event.socket(), verified.result().expiresAt());
+        closeAtExpiry(event.socket(), verified.result().expiresAt(), partner);
       }
       event.complete(own);
     });
@@ -84,7 +86,16 @@ public final class LiveBridge {
     return null;
   }
 
-  private void closeAtExpiry(SockJSSocket socket, long expiresAtSeconds) {
+  /** A key of the partner was revoked, or the partner suspended: its sockets close; new tokens decide. */
+  public void credentialsChanged(String partnerId) {
+    List.copyOf(expiries.entrySet()).stream().filter(e -> e.getValue().partnerId().equals(partnerId))
+        .forEach(e -> {
+          forget(e.getKey());
+          e.getKey().close(CREDENTIALS_CHANGED, "credentials changed");
+        });
+  }
+
+  private void closeAtExpiry(SockJSSocket socket, long expiresAtSeconds, String partnerId) {
     Expiry current = expiries.get(socket);
     if (current != null && current.atSeconds() >= expiresAtSeconds) {
       return;
@@ -95,7 +106,7 @@ public final class LiveBridge {
       expiries.remove(socket);
       socket.close(SESSION_EXPIRED, "session expired");
     });
-    expiries.put(socket, new Expiry(timer, expiresAtSeconds));
+    expiries.put(socket, new Expiry(timer, expiresAtSeconds, partnerId));
   }
 
   private void forget(SockJSSocket socket) {

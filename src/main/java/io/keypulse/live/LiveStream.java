@@ -228,6 +228,18 @@ final class LiveStream {
     }
   }
 
+  String partnerId() {
+    return partnerId;
+  }
+
+  /** Ends the stream cleanly; the client may reconnect and resume. */
+  void end() {
+    if (!closed) {
+      close();
+      response.end();
+    }
+  }
+
   private void drop(String why) {
     streams.dropped(why);
     close();

@@ -8,6 +8,11 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +29,8 @@ public final class LiveStreams {
   private final AlertQueries alerts;
   private final AtomicInteger open;
   private final Counter dropped;
+  /** This verticle's open streams by partner (event-loop confined), to end them when credentials change. */
+  private final Map<String, Set<LiveStream>> byPartner = new HashMap<>();
 
   public LiveStreams(Config.Live config, EventQueries events, AlertQueries alerts, AtomicInteger open,
                      MeterRegistry metrics) {
@@ -50,7 +57,20 @@ public final class LiveStreams {
       return;
     }
     open.incrementAndGet();
-    new LiveStream(ctx.vertx(), ctx.response(), partnerId, this).start(cursor);
+    LiveStream stream = new LiveStream(ctx.vertx(), ctx.response(), partnerId, this);
+    byPartner.computeIfAbsent(partnerId, p -> new HashSet<>()).add(stream);
+    stream.start(cursor);
+  }
+
+  /**
+   * A key of the partner was revoked, or the partner suspended or re-planned: its streams end, and
+   * those whose credential still holds come back (resuming where they were); the others cannot.
+   */
+  public void credentialsChanged(String partnerId) {
+    Set<LiveStream> streams = byPartner.remove(partnerId);
+    if (streams != null) {
+      List.copyOf(streams).forEach(LiveStream::end);
+    }
   }
 
   Config.Live config() {
@@ -67,6 +87,10 @@ public final class LiveStreams {
 
   void closed(LiveStream stream) {
     open.decrementAndGet();
+    Set<LiveStream> streams = byPartner.get(stream.partnerId());
+    if (streams != null && streams.remove(stream) && streams.isEmpty()) {
+      byPartner.remove(stream.partnerId());
+    }
   }
 
   void dropped(String why) {

@@ -1,5 +1,6 @@
 package io.keypulse.live;
 
+import io.keypulse.partner.ApiKeys;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -26,9 +27,11 @@ public final class Sessions {
 
   private final JWTAuth jwt;
   private final int ttlSeconds;
+  private final ApiKeys apiKeys;
 
-  public Sessions(Vertx vertx, String secret, int ttlSeconds) {
+  public Sessions(Vertx vertx, String secret, int ttlSeconds, ApiKeys apiKeys) {
     this.ttlSeconds = ttlSeconds;
+    this.apiKeys = apiKeys;
     this.jwt = JWTAuth.create(vertx, new JWTAuthOptions()
         .addPubSecKey(new PubSecKeyOptions().setAlgorithm(ALGORITHM).setBuffer(secret))
         .setJWTOptions(new JWTOptions().setIssuer(ISSUER).addAudience(AUDIENCE).setLeeway(0)));
@@ -62,7 +65,10 @@ public final class Sessions {
         .put("expires_in", ttlSeconds).put("partner_id", partnerId);
   }
 
-  /** Fails for a missing, malformed, tampered, expired or foreign token. */
+  /**
+   * Fails for a missing, malformed, tampered, expired or foreign token, and for one whose API key
+   * has since been revoked or whose partner suspended: a session is no stronger than its key.
+   */
   public Future<Session> verify(String token) {
     if (token == null || token.isBlank()) {
       return Future.failedFuture("no token");
@@ -75,7 +81,9 @@ public final class Sessions {
       if (partner == null || exp == null || !(claims.getValue("key") instanceof Number key)) {
         return Future.failedFuture("token lacks its claims");
       }
-      return Future.succeededFuture(new Session(partner, key.longValue(), exp));
+      Session session = new Session(partner, key.longValue(), exp);
+      return apiKeys.inForce(session.apiKeyId()).compose(inForce -> inForce ? Future.succeededFuture(session)
+          : Future.failedFuture("the key behind this session was revoked, or its partner suspended"));
     });
   }
 }

@@ -3,13 +3,17 @@ package io.keypulse.live;
 import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keypulse.bus.Addresses;
 import io.keypulse.db.PgTarget;
 import io.keypulse.testing.Api.Partner;
+import io.keypulse.testing.BridgeClient;
 import io.keypulse.testing.NodeTest;
+import io.keypulse.testing.Sleep;
 import io.keypulse.testing.SseClient;
 import io.vertx.core.json.JsonObject;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -83,6 +87,38 @@ class SessionTokenTest extends NodeTest {
     String valid = Tokens.hs256(Tokens.claims(p.partnerId(), Tokens.now() + 600), Tokens.SECRET);
     try (SseClient stream = open("?token=" + valid)) {
       assertThat(stream.status()).as("the same claims, correctly signed").isEqualTo(200);
+    }
+  }
+
+  @Test
+  @DisplayName("revoking a key ends the streams and bridge sockets of its partner; the key and its tokens cannot "
+      + "reopen them, while the partner's other key can, resuming")
+  void revocationEndsSessions() {
+    Partner p = api.register("Revoker");
+    var second = api.post("/api/v1/api-keys", new JsonObject().put("name", "dashboard"), key(p.apiKey())).json();
+    String secondKey = second.getString("api_key");
+    String token = api.post("/api/v1/auth/token", new JsonObject(), key(secondKey)).json().getString("token");
+    try (SseClient byKey = new SseClient(api.base() + "/api/events/stream", "X-API-Key", secondKey);
+         SseClient byToken = open("?token=" + token);
+         SseClient other = new SseClient(api.base() + "/api/events/stream", "X-API-Key", p.apiKey());
+         BridgeClient bridge = new BridgeClient(api.base())) {
+      bridge.register(Addresses.liveEvents(p.partnerId()), token);
+      bridge.settle();
+      assertThat(List.of(byKey.status(), byToken.status(), other.status())).containsOnly(200);
+      assertThat(bridge.errors()).isEmpty();
+
+      assertThat(api.delete("/api/v1/api-keys/" + second.getLong("id"), key(p.apiKey())).status()).isEqualTo(200);
+      assertThat(Sleep.poll(() -> byKey.ended() && byToken.ended() && bridge.closed() ? true : null, 5000))
+          .as("streams and socket ended").isTrue();
+      assertThat(new SseClient(api.base() + "/api/events/stream", "X-API-Key", secondKey).status()).isEqualTo(403);
+      assertThat(open("?token=" + token).status()).isEqualTo(401);
+      try (BridgeClient again = new BridgeClient(api.base())) {
+        again.register(Addresses.liveEvents(p.partnerId()), token);
+        assertThat(again.await(f -> "err".equals(f.getString("type")), 5000)).as("token refused").isNotNull();
+      }
+      try (SseClient resumed = new SseClient(api.base() + "/api/events/stream", "X-API-Key", p.apiKey())) {
+        assertThat(resumed.status()).as("the partner's other key still works").isEqualTo(200);
+      }
     }
   }
 
