@@ -4,21 +4,12 @@ import io.keypulse.bus.Addresses;
 import io.keypulse.bus.CredentialsChanged;
 import io.keypulse.config.Config;
 import io.keypulse.partner.Partners;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.PoolOptions;
-import io.vertx.core.net.SocketAddress;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.sqlclient.Pool;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -28,7 +19,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,8 +37,6 @@ public final class DeliveryVerticle extends VerticleBase {
   private static final long DEPTH_EVERY_MILLIS = 5000;
   private static final long STOP_GRACE_MILLIS = 5000;
   private static final long RECORD_RETRY_MILLIS = 1000;
-  /** Test sends report their first attempt and are not retried. */
-  private static final String TEST = "test";
 
   /** Deliveries this node holds for one endpoint: waiting their turn, and being sent. */
   private static final class Endpoint {
@@ -69,16 +57,12 @@ public final class DeliveryVerticle extends VerticleBase {
   /** Every delivery claimed and not yet recorded, by id: what the lease renewal covers. */
   private final Map<Long, Delivery> held = new HashMap<>();
   private final List<Outbox.Outcome> unrecorded = new ArrayList<>();
-  private final Map<String, String> secrets = new HashMap<>();
   /** Endpoints whose last attempt from this node failed. */
   private final Set<String> failing = new HashSet<>();
-  private final Map<String, Counter> outcomes = new HashMap<>();
   private final AtomicLong depth = new AtomicLong();
   private final AtomicLong oldestSeconds = new AtomicLong();
-  private WebhookTargets targets;
+  private WebhookSender sender;
   private Outbox outbox;
-  private WebClient client;
-  private Timer latency;
   private int sending;
   private boolean claiming;
   private boolean again;
@@ -98,13 +82,8 @@ public final class DeliveryVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    targets = new WebhookTargets(vertx, config.allowedCidrs(), config.resolveCacheSeconds());
+    sender = new WebhookSender(vertx, config, partners, metrics);
     outbox = new Outbox(pool, node);
-    client = WebClient.create(vertx, new WebClientOptions().setFollowRedirects(false).setKeepAlive(true)
-        .setConnectTimeout(config.timeoutMs()).setUserAgent("KeyPulse-Webhooks/1"),
-        new PoolOptions().setHttp1MaxSize(config.perEndpointConcurrency()));
-    latency = Timer.builder("keypulse.webhook.attempt.duration").description("Webhook attempts, request to answer")
-        .publishPercentileHistogram().register(metrics);
     Gauge.builder("keypulse.webhook.outbox.depth", depth, AtomicLong::get).description("Deliveries pending")
         .register(metrics);
     Gauge.builder("keypulse.webhook.outbox.oldest.seconds", oldestSeconds, AtomicLong::get)
@@ -118,7 +97,7 @@ public final class DeliveryVerticle extends VerticleBase {
     return Future.join(
         vertx.eventBus().consumer(Addresses.DELIVERIES_DUE, msg -> poke()).completion(),
         vertx.eventBus().<CredentialsChanged>consumer(Addresses.CREDENTIALS_CHANGED,
-            msg -> secrets.remove(msg.body().partnerId())).completion());
+            msg -> sender.forgetSecret(msg.body().partnerId())).completion());
   }
 
   /**
@@ -147,7 +126,7 @@ public final class DeliveryVerticle extends VerticleBase {
       }
     });
     return outbox.release(queued.toArray(Long[]::new), 0).recover(e -> Future.succeededFuture())
-        .compose(released -> drained.future()).andThen(done -> client.close());
+        .compose(released -> drained.future()).andThen(done -> sender.close());
   }
 
   /** Keeps this node's claims alive, and frees those of nodes that stopped keeping theirs. */
@@ -240,12 +219,17 @@ public final class DeliveryVerticle extends VerticleBase {
   private void send(Endpoint endpoint, Delivery d) {
     endpoint.sending++;
     sending++;
-    attempt(d).onComplete(done -> {
+    sender.attempt(d).onComplete(done -> {
       // The endpoint's slot is free as soon as it has answered; recording happens in batches.
       endpoint.sending--;
       sending--;
-      unrecorded.add(done.result());
-      noteHealth(d.endpoint(), "delivered".equals(done.result().status()));
+      Outbox.Outcome outcome = done.result();
+      unrecorded.add(outcome);
+      noteHealth(d.endpoint(), "delivered".equals(outcome.status()));
+      if ("pending".equals(outcome.status())) {
+        // Look again when it falls due rather than at the next poll, so retries keep their spacing.
+        vertx.setTimer(Math.max(1, Duration.between(Instant.now(), outcome.next()).toMillis() + 1), id -> poke());
+      }
       record();
       sendWhatFits();
       pokeIfMoreDue();
@@ -267,70 +251,6 @@ public final class DeliveryVerticle extends VerticleBase {
         }
       });
     }
-  }
-
-  /** One attempt: check the target, sign, send. Failures of the receiver are data, never errors. */
-  private Future<Outbox.Outcome> attempt(Delivery d) {
-    int number = d.attempts() + 1;
-    Instant at = Instant.now();
-    long began = System.nanoTime();
-    return targets.check(d.url())
-        .compose(target -> secret(d.partnerId()).compose(secret -> send(d, target, secret)))
-        .transform(result -> {
-          long millis = (System.nanoTime() - began) / 1_000_000;
-          latency.record(Duration.ofNanos(System.nanoTime() - began));
-          if (result.succeeded()) {
-            int code = result.result();
-            boolean ok = code >= 200 && code < 300;
-            return Future.succeededFuture(
-                outcome(d, new Outbox.Attempt(number, at, code, millis, ok ? null : "HTTP " + code), ok, false));
-          }
-          Throwable cause = result.cause();
-          boolean refused = cause instanceof IllegalArgumentException;
-          return Future.succeededFuture(
-              outcome(d, new Outbox.Attempt(number, at, null, millis, describe(cause)), false, refused));
-        });
-  }
-
-  private Future<Integer> send(Delivery d, WebhookTargets.Target target, String secret) {
-    byte[] body = d.payload().getBytes(StandardCharsets.UTF_8);
-    String path = target.uri().getRawPath() == null || target.uri().getRawPath().isEmpty() ? "/" : target.uri().getRawPath();
-    String uri = target.uri().getRawQuery() == null ? path : path + "?" + target.uri().getRawQuery();
-    return client.request(HttpMethod.POST, SocketAddress.inetSocketAddress(target.port(),
-            target.address().getHostAddress()), target.port(), target.host(), uri)
-        .ssl(target.https()).followRedirects(false).timeout(config.timeoutMs())
-        .putHeader("Content-Type", "application/json")
-        .putHeader("X-KeyPulse-Signature", Signer.sign(secret, body))
-        .putHeader("X-KeyPulse-Timestamp", Long.toString(Instant.now().getEpochSecond()))
-        .putHeader("X-KeyPulse-Delivery", d.deliveryId())
-        .putHeader("X-KeyPulse-Event", d.eventHeader())
-        .sendBuffer(Buffer.buffer(body))
-        .map(response -> response.statusCode());
-  }
-
-  /** Delivered, retried later (1 s, 4 s, 16 s by default, with jitter), or failed for good. */
-  private Outbox.Outcome outcome(Delivery d, Outbox.Attempt attempt, boolean delivered, boolean refused) {
-    List<Long> delays = config.retryDelaysMs();
-    int retriesUsed = attempt.number() - d.attemptBase() - 1;
-    String status;
-    Instant next = attempt.at();
-    if (delivered) {
-      status = "delivered";
-    } else if (refused || TEST.equals(d.event()) || retriesUsed >= delays.size()) {
-      status = "failed";
-    } else {
-      status = "pending";
-      long delay = delays.get(retriesUsed);
-      long jitter = delay * config.jitterPct() / 100;
-      long wait = delay + (jitter == 0 ? 0 : ThreadLocalRandom.current().nextLong(-jitter, jitter + 1));
-      next = Instant.now().plusMillis(wait);
-      // Look again when it falls due rather than at the next poll, so retries keep their spacing.
-      vertx.setTimer(wait + 1, id -> poke());
-    }
-    outcomes.computeIfAbsent(status, s -> Counter.builder("keypulse.webhook.deliveries")
-        .tag("outcome", s.equals("pending") ? "retrying" : s)
-        .description("Webhook attempts by outcome: delivered, retrying, failed").register(metrics)).increment();
-    return new Outbox.Outcome(d, attempt, status, next);
   }
 
   /**
@@ -360,20 +280,5 @@ public final class DeliveryVerticle extends VerticleBase {
     });
   }
 
-  private Future<String> secret(String partnerId) {
-    String known = secrets.get(partnerId);
-    if (known != null) {
-      return Future.succeededFuture(known);
-    }
-    return partners.webhookSecret(partnerId).map(found -> {
-      String secret = found.orElseThrow(() -> new IllegalStateException("partner " + partnerId + " is gone"));
-      secrets.put(partnerId, secret);
-      return secret;
-    });
-  }
 
-  private static String describe(Throwable cause) {
-    String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
-    return message.length() > 300 ? message.substring(0, 300) : message;
-  }
 }

@@ -1,0 +1,140 @@
+package io.keypulse.delivery;
+
+import io.keypulse.config.Config;
+import io.keypulse.partner.Partners;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One webhook attempt, start to verdict: the target checked (SSRF rules, pinned address), the body
+ * signed with the partner's secret, sent, and the outcome decided (delivered, retry when, failed).
+ * The delivery actor decides what to send and records what came of it; this does the sending.
+ */
+final class WebhookSender {
+  /** Test sends report their first attempt and are not retried. */
+  private static final String TEST = "test";
+
+  private final Config.Webhook config;
+  private final Partners partners;
+  private final WebhookTargets targets;
+  private final WebClient client;
+  private final MeterRegistry metrics;
+  private final Timer latency;
+  private final Map<String, String> secrets = new HashMap<>();
+  private final Map<String, Counter> outcomes = new HashMap<>();
+
+  WebhookSender(Vertx vertx, Config.Webhook config, Partners partners, MeterRegistry metrics) {
+    this.config = config;
+    this.partners = partners;
+    this.metrics = metrics;
+    this.targets = new WebhookTargets(vertx, config.allowedCidrs(), config.resolveCacheSeconds());
+    this.client = WebClient.create(vertx, new WebClientOptions().setFollowRedirects(false).setKeepAlive(true)
+        .setConnectTimeout(config.timeoutMs()).setUserAgent("KeyPulse-Webhooks/1"),
+        new PoolOptions().setHttp1MaxSize(config.perEndpointConcurrency()));
+    this.latency = Timer.builder("keypulse.webhook.attempt.duration").description("Webhook attempts, request to answer")
+        .publishPercentileHistogram().register(metrics);
+  }
+
+  void close() {
+    client.close();
+  }
+
+  /** The partner's secret changed (rotation) or its credentials did: read it again next time. */
+  void forgetSecret(String partnerId) {
+    secrets.remove(partnerId);
+  }
+
+  /** One attempt: check the target, sign, send. Failures of the receiver are data, never errors. */
+  Future<Outbox.Outcome> attempt(Delivery d) {
+    int number = d.attempts() + 1;
+    Instant at = Instant.now();
+    long began = System.nanoTime();
+    return targets.check(d.url())
+        .compose(target -> secret(d.partnerId()).compose(secret -> send(d, target, secret)))
+        .transform(result -> {
+          long millis = (System.nanoTime() - began) / 1_000_000;
+          latency.record(Duration.ofNanos(System.nanoTime() - began));
+          if (result.succeeded()) {
+            int code = result.result();
+            boolean ok = code >= 200 && code < 300;
+            return Future.succeededFuture(
+                outcome(d, new Outbox.Attempt(number, at, code, millis, ok ? null : "HTTP " + code), ok, false));
+          }
+          Throwable cause = result.cause();
+          boolean refused = cause instanceof IllegalArgumentException;
+          return Future.succeededFuture(
+              outcome(d, new Outbox.Attempt(number, at, null, millis, describe(cause)), false, refused));
+        });
+  }
+
+  private Future<Integer> send(Delivery d, WebhookTargets.Target target, String secret) {
+    byte[] body = d.payload().getBytes(StandardCharsets.UTF_8);
+    String path = target.uri().getRawPath() == null || target.uri().getRawPath().isEmpty() ? "/" : target.uri().getRawPath();
+    String uri = target.uri().getRawQuery() == null ? path : path + "?" + target.uri().getRawQuery();
+    return client.request(HttpMethod.POST, SocketAddress.inetSocketAddress(target.port(),
+            target.address().getHostAddress()), target.port(), target.host(), uri)
+        .ssl(target.https()).followRedirects(false).timeout(config.timeoutMs())
+        .putHeader("Content-Type", "application/json")
+        .putHeader("X-KeyPulse-Signature", Signer.sign(secret, body))
+        .putHeader("X-KeyPulse-Timestamp", Long.toString(Instant.now().getEpochSecond()))
+        .putHeader("X-KeyPulse-Delivery", d.deliveryId())
+        .putHeader("X-KeyPulse-Event", d.eventHeader())
+        .sendBuffer(Buffer.buffer(body))
+        .map(response -> response.statusCode());
+  }
+
+  /** Delivered, retried later (1 s, 4 s, 16 s by default, with jitter), or failed for good. */
+  private Outbox.Outcome outcome(Delivery d, Outbox.Attempt attempt, boolean delivered, boolean refused) {
+    List<Long> delays = config.retryDelaysMs();
+    int retriesUsed = attempt.number() - d.attemptBase() - 1;
+    String status;
+    Instant next = attempt.at();
+    if (delivered) {
+      status = "delivered";
+    } else if (refused || TEST.equals(d.event()) || retriesUsed >= delays.size()) {
+      status = "failed";
+    } else {
+      status = "pending";
+      long delay = delays.get(retriesUsed);
+      long jitter = delay * config.jitterPct() / 100;
+      long wait = delay + (jitter == 0 ? 0 : ThreadLocalRandom.current().nextLong(-jitter, jitter + 1));
+      next = Instant.now().plusMillis(wait);
+    }
+    outcomes.computeIfAbsent(status, s -> Counter.builder("keypulse.webhook.deliveries")
+        .tag("outcome", s.equals("pending") ? "retrying" : s)
+        .description("Webhook attempts by outcome: delivered, retrying, failed").register(metrics)).increment();
+    return new Outbox.Outcome(d, attempt, status, next);
+  }
+
+  private Future<String> secret(String partnerId) {
+    String known = secrets.get(partnerId);
+    if (known != null) {
+      return Future.succeededFuture(known);
+    }
+    return partners.webhookSecret(partnerId).map(found -> {
+      String secret = found.orElseThrow(() -> new IllegalStateException("partner " + partnerId + " is gone"));
+      secrets.put(partnerId, secret);
+      return secret;
+    });
+  }
+
+  private static String describe(Throwable cause) {
+    String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    return message.length() > 300 ? message.substring(0, 300) : message;
+  }}
