@@ -45,7 +45,9 @@ public record Config(
                        int provisioningSpikeMinCount, int suppressionMinutes, int shardsPerNode, int checkpointSeconds,
                        int idleEvictMinutes, int replyTimeoutMs) {}
 
-  public record Schedule(int rotationCheckSeconds, int rescueCheckSeconds, int rescueAfterSeconds) {}
+  /** retentionDays: finished webhook deliveries (and their attempts) older than this are deleted. */
+  public record Schedule(int rotationCheckSeconds, int rescueCheckSeconds, int rescueAfterSeconds,
+                         int retentionCheckSeconds, int deliveryRetentionDays) {}
 
   public record Admin(String token) {}
 

@@ -39,6 +39,13 @@ public final class DeliveryLog {
   private static final String PENDING_BY_NODE = "SELECT claimed_by, count(*) AS n, "
       + "coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest "
       + "FROM deliveries WHERE status = 'pending' GROUP BY claimed_by";
+  /** One chunk of old finished deliveries, their attempt log first (it references them). */
+  private static final String PRUNE = """
+      WITH old AS (SELECT id FROM deliveries WHERE status <> 'pending'
+                   AND finished_at < now() - make_interval(days => $1) ORDER BY finished_at LIMIT $2),
+      attempts AS (DELETE FROM delivery_attempts a USING old WHERE a.delivery_id = old.id)
+      DELETE FROM deliveries d USING old WHERE d.id = old.id
+      """;
   private static final String EXISTS = "SELECT 1 FROM deliveries WHERE partner_id = $1 AND id = $2";
   private static final String TEST = "INSERT INTO deliveries (partner_id, event, url, payload) "
       + "VALUES ($1, 'test', $2, $3) RETURNING id";
@@ -94,6 +101,11 @@ public final class DeliveryLog {
         ? Future.succeededFuture(Replay.REPLAYED)
         : pool.preparedQuery(EXISTS).execute(Tuple.of(partnerId, id))
             .map(found -> found.size() == 1 ? Replay.PENDING : Replay.NOT_FOUND));
+  }
+
+  /** Deletes up to {@code limit} deliveries finished more than {@code days} ago; returns how many. */
+  public Future<Integer> prune(int days, int limit) {
+    return pool.preparedQuery(PRUNE).execute(Tuple.of(days, limit)).map(rows -> rows.rowCount());
   }
 
   /** Replays failed deliveries (of one partner, or all; created since, or ever); returns how many. */

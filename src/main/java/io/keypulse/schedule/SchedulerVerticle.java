@@ -5,6 +5,7 @@ import io.keypulse.bus.KeyCommand;
 import io.keypulse.config.Config;
 import io.keypulse.db.PgTarget;
 import io.keypulse.db.Pools;
+import io.keypulse.delivery.DeliveryLog;
 import io.keypulse.detect.DetectRouter;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -24,11 +25,14 @@ import org.slf4j.LoggerFactory;
  *   <li>rescue: keys with events committed schedule.rescue_after_seconds ago that no checkpoint
  *   covers yet (their ingest node died before handing them over, or their shard's node died) are
  *   told to catch up, which their (possibly new) shard does from the event log.</li>
+ *   <li>retention: webhook deliveries finished schedule.delivery_retention_days ago are deleted,
+ *   a chunk at a time.</li>
  * </ul>
  */
 public final class SchedulerVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(SchedulerVerticle.class);
   private static final int PAGE = 1000;
+  private static final int PRUNE_CHUNK = 10_000;
   private static final String DUE_FOR_ROTATION = """
       SELECT k.id, k.partner_id, k.key_id FROM keys k LEFT JOIN policies p ON p.partner_id = k.partner_id
       WHERE k.id > $1
@@ -53,6 +57,7 @@ public final class SchedulerVerticle extends VerticleBase {
   private Pool pool;
   private boolean rotating;
   private boolean rescuing;
+  private boolean pruning;
 
   public SchedulerVerticle(Config config, PgTarget pg, HazelcastInstance hazelcast, DetectRouter router) {
     this.config = config;
@@ -82,7 +87,26 @@ public final class SchedulerVerticle extends VerticleBase {
         rescueSweep(0).onComplete(done -> rescuing = false).onFailure(e -> log.warn("rescue sweep: {}", e.toString()));
       }
     });
+    vertx.setPeriodic(config.schedule().retentionCheckSeconds() * 1000L, id -> {
+      if (!pruning && leads(hazelcast)) {
+        pruning = true;
+        prune(0).onComplete(done -> pruning = false).onFailure(e -> log.warn("retention sweep: {}", e.toString()));
+      }
+    });
     return Future.succeededFuture();
+  }
+
+  private Future<Void> prune(long deletedSoFar) {
+    return new DeliveryLog(pool).prune(config.schedule().deliveryRetentionDays(), PRUNE_CHUNK).compose(n -> {
+      if (n == PRUNE_CHUNK) {
+        return prune(deletedSoFar + n);
+      }
+      if (deletedSoFar + n > 0) {
+        log.info("deleted {} webhook deliveries finished over {} days ago", deletedSoFar + n,
+            config.schedule().deliveryRetentionDays());
+      }
+      return Future.succeededFuture();
+    });
   }
 
   private Future<Void> rotationSweep(long afterId) {
