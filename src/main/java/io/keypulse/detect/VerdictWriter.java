@@ -13,11 +13,8 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * severities, with their counters), new alerts, repeat counts, state checkpoints. An event's score
  * and its alerts commit together, so "score is null" means "not detected yet": after a crash those
  * events are detected again, and alerts_once_per_event keeps their alerts single. Alerts are
- * published only once committed. While Postgres is down the batch waits and is retried.
+ * published only once committed. While Postgres is down the batch waits and is retried. The
+ * statements are in {@link VerdictSql}.
  */
 final class VerdictWriter {
   /** The node's live publisher fans alerts out; publishing cluster-wide here would repeat them per node. */
@@ -36,61 +34,6 @@ final class VerdictWriter {
   private static final int MAX_BATCH = 2000;
   private static final int MAX_QUEUED = 100_000;
   private static final long RETRY_MILLIS = 1000;
-  private static final String LOCK = "SELECT pg_advisory_xact_lock(7317001)";
-  private static final String SCORES = """
-      WITH v AS (SELECT * FROM unnest($1::bigint[], $2::real[], $3::text[]) AS v(id, score, derived)),
-      upd AS (
-        UPDATE events e SET score = v.score,
-               severity = CASE WHEN e.severity_derived AND v.derived IS NOT NULL THEN v.derived ELSE e.severity END
-        FROM v WHERE e.id = v.id AND e.score IS NULL
-        RETURNING e.partner_id, e.severity, e.severity_derived
-      ),
-      raised AS (
-        SELECT partner_id AS scope, severity FROM upd WHERE severity_derived AND severity <> 'nominal'
-        UNION ALL SELECT '*', severity FROM upd WHERE severity_derived AND severity <> 'nominal'
-      ),
-      per_scope AS (
-        SELECT scope, count(*) FILTER (WHERE severity = 'warning') AS w, count(*) FILTER (WHERE severity = 'critical') AS c
-        FROM raised GROUP BY scope
-      )
-      UPDATE stats_totals t SET nominal = t.nominal - s.w - s.c, warning = t.warning + s.w, critical = t.critical + s.c
-      FROM per_scope s WHERE t.scope = s.scope
-      """;
-  /** New alerts, and (same transaction) their webhook to the partner when it has one. */
-  private static final String ALERTS = """
-      WITH raised AS (
-        INSERT INTO alerts (partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at)
-        SELECT a.p, a.k, a.r, a.kind, a.s, a.d, a.e::json, a.ev, a.t
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
-                    $9::timestamptz[]) AS a(p, k, r, kind, s, d, e, ev, t)
-        ON CONFLICT (event_id, rule) WHERE event_id IS NOT NULL DO NOTHING
-        RETURNING id, partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at, created_at
-      ),
-      outbox AS (
-        INSERT INTO deliveries (partner_id, alert_id, event_id, event, url)
-        SELECT r.partner_id, r.id, r.event_id, r.kind, p.webhook_url
-        FROM raised r JOIN partners p ON p.id = r.partner_id WHERE p.webhook_url IS NOT NULL
-        ORDER BY r.id
-        RETURNING alert_id
-      )
-      SELECT r.*, (SELECT count(*) FROM outbox) AS webhooks FROM raised r
-      """;
-  private static final String REPEAT = """
-      UPDATE alerts SET repeat_count = repeat_count + 1, last_repeat_at = greatest(last_repeat_at, $4)
-      WHERE id = (SELECT id FROM alerts WHERE partner_id = $1 AND key_id = $2 AND rule = $3 ORDER BY id DESC LIMIT 1)
-      """;
-  private static final String ROTATION_ALERTED = """
-      UPDATE keys SET rotation_alerted_at = greatest(rotation_alerted_at, v.at)
-      FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(p, k, at)
-      WHERE keys.partner_id = v.p AND keys.key_id = v.k
-      """;
-  private static final String CHECKPOINTS = """
-      INSERT INTO detector_state (owner, last_event_id, state, updated_at)
-      SELECT c.o, c.id, decode(c.s, 'base64'), now() FROM unnest($1::text[], $2::bigint[], $3::text[]) AS c(o, id, s)
-      ON CONFLICT (owner) DO UPDATE SET last_event_id = excluded.last_event_id, state = excluded.state,
-        updated_at = now()
-      WHERE detector_state.last_event_id <= excluded.last_event_id
-      """;
 
   record Checkpoint(String owner, long lastEventId, byte[] state) {}
 
@@ -186,108 +129,28 @@ final class VerdictWriter {
     List<Future<?>> steps = new ArrayList<>();
     if (touchesSharedRows(batch.verdicts())) {
       // Counters and keys rows are the event store's too: take its lock, so that we never deadlock with it.
-      steps.add(conn.query(LOCK).execute());
+      steps.add(conn.query(VerdictSql.LOCK).execute());
     }
-    steps.add(conn.preparedQuery(SCORES).execute(scores(batch.verdicts())));
-    Future<RowSet<Row>> alerts = conn.preparedQuery(ALERTS).execute(alerts(batch.verdicts()));
+    steps.add(conn.preparedQuery(VerdictSql.SCORES).execute(VerdictSql.scores(batch.verdicts())));
+    Future<RowSet<Row>> alerts = conn.preparedQuery(VerdictSql.ALERTS).execute(VerdictSql.alerts(batch.verdicts()));
     steps.add(alerts);
-    List<Tuple> repeats = repeats(batch.verdicts());
+    List<Tuple> repeats = VerdictSql.repeats(batch.verdicts());
     if (!repeats.isEmpty()) {
-      steps.add(conn.preparedQuery(REPEAT).executeBatch(repeats));
+      steps.add(conn.preparedQuery(VerdictSql.REPEAT).executeBatch(repeats));
     }
-    Tuple rotations = rotations(batch.verdicts());
+    Tuple rotations = VerdictSql.rotations(batch.verdicts());
     if (rotations != null) {
-      steps.add(conn.preparedQuery(ROTATION_ALERTED).execute(rotations));
+      steps.add(conn.preparedQuery(VerdictSql.ROTATION_ALERTED).execute(rotations));
     }
     if (!batch.checkpoints().isEmpty()) {
-      steps.add(conn.preparedQuery(CHECKPOINTS).execute(checkpoints(batch.checkpoints())));
+      steps.add(conn.preparedQuery(VerdictSql.CHECKPOINTS).execute(VerdictSql.checkpoints(batch.checkpoints())));
     }
-    return Future.all(steps).map(done -> new Written(raised(alerts.result()), webhooks(alerts.result())));
+    return Future.all(steps).map(done -> new Written(VerdictSql.raised(alerts.result()), VerdictSql.webhooks(alerts.result())));
   }
 
   private static boolean touchesSharedRows(List<Verdict> batch) {
     return batch.stream().anyMatch(v -> (v.derivedSeverity() != null && !"nominal".equals(v.derivedSeverity()))
         || v.alerts().stream().anyMatch(f -> RotationOverdue.RULE.equals(f.rule())));
-  }
-
-  private static Tuple scores(List<Verdict> batch) {
-    List<Verdict> scored = batch.stream().filter(v -> v.eventId() != null).toList();
-    Long[] ids = new Long[scored.size()];
-    Float[] scores = new Float[scored.size()];
-    String[] derived = new String[scored.size()];
-    for (int i = 0; i < scored.size(); i++) {
-      ids[i] = scored.get(i).eventId();
-      scores[i] = (float) scored.get(i).score();
-      derived[i] = scored.get(i).derivedSeverity();
-    }
-    return Tuple.of(ids, scores, derived);
-  }
-
-  private static Tuple alerts(List<Verdict> batch) {
-    List<String> p = new ArrayList<>(), k = new ArrayList<>(), r = new ArrayList<>(), kind = new ArrayList<>(),
-        s = new ArrayList<>(), d = new ArrayList<>(), e = new ArrayList<>();
-    List<Long> ev = new ArrayList<>();
-    List<OffsetDateTime> t = new ArrayList<>();
-    for (Verdict v : batch) {
-      for (Finding f : v.alerts()) {
-        p.add(v.partnerId());
-        k.add(v.keyId());
-        r.add(f.rule());
-        kind.add(f.kind());
-        s.add(f.severity());
-        d.add(f.description());
-        e.add(f.evidence().encode());
-        ev.add(v.eventId());
-        t.add(v.triggeredAt().atOffset(ZoneOffset.UTC));
-      }
-    }
-    return Tuple.of(p.toArray(String[]::new), k.toArray(String[]::new), r.toArray(String[]::new),
-        kind.toArray(String[]::new), s.toArray(String[]::new), d.toArray(String[]::new), e.toArray(String[]::new),
-        ev.toArray(Long[]::new), t.toArray(OffsetDateTime[]::new));
-  }
-
-  private static List<Tuple> repeats(List<Verdict> batch) {
-    List<Tuple> out = new ArrayList<>();
-    for (Verdict v : batch) {
-      for (Finding f : v.repeats()) {
-        out.add(Tuple.of(v.partnerId(), v.keyId(), f.rule(), v.triggeredAt().atOffset(ZoneOffset.UTC)));
-      }
-    }
-    return out;
-  }
-
-  private static Tuple rotations(List<Verdict> batch) {
-    List<Verdict> rotated = batch.stream()
-        .filter(v -> v.alerts().stream().anyMatch(f -> RotationOverdue.RULE.equals(f.rule()))).toList();
-    if (rotated.isEmpty()) {
-      return null;
-    }
-    OffsetDateTime now = OffsetDateTime.now(ZoneOffset.UTC);
-    return Tuple.of(rotated.stream().map(Verdict::partnerId).toArray(String[]::new),
-        rotated.stream().map(Verdict::keyId).toArray(String[]::new),
-        rotated.stream().map(v -> now).toArray(OffsetDateTime[]::new));
-  }
-
-  private static Tuple checkpoints(List<Checkpoint> batch) {
-    Base64.Encoder base64 = Base64.getEncoder();
-    return Tuple.of(batch.stream().map(Checkpoint::owner).toArray(String[]::new),
-        batch.stream().map(Checkpoint::lastEventId).toArray(Long[]::new),
-        batch.stream().map(c -> base64.encodeToString(c.state())).toArray(String[]::new));
-  }
-
-  private static int webhooks(RowSet<Row> rows) {
-    return rows.size() == 0 ? 0 : rows.iterator().next().getLong("webhooks").intValue();
-  }
-
-  private static List<AlertRaised> raised(RowSet<Row> rows) {
-    List<AlertRaised> out = new ArrayList<>();
-    for (Row r : rows) {
-      out.add(new AlertRaised(r.getLong("id"), r.getString("partner_id"), r.getString("key_id"), r.getString("rule"),
-          r.getString("kind"), r.getString("severity"), r.getString("description"), r.getJsonObject("evidence"),
-          r.getLong("event_id"), r.getOffsetDateTime("triggered_at").toInstant(),
-          r.getOffsetDateTime("created_at").toInstant()));
-    }
-    return out;
   }
 
   private void requeue(Batch batch) {
