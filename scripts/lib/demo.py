@@ -30,7 +30,7 @@ KEYS = {
     "backup-key": ("export", 0.25, ["10.40.0.9"], ["backup-job"]),
     "cold-vault-btc": ("access", 0.1, ["10.60.0.2"], ["vault-officer"]),
     "hsm-root-ca": ("access", 0.05, ["10.60.0.3"], ["pki-admin"]),
-    "legacy-signer": ("signing", 1, ["10.20.0.99"], ["legacy-batch"]),
+    "legacy-signer": ("signing", 3, ["10.20.0.99"], ["legacy-batch"]),
     "api-gateway-tls": ("access", 2, ["10.70.0.1"], ["gateway"]),
 }
 # An export, in the partner dialect, is an access flagged data.export = true.
@@ -154,8 +154,9 @@ def history(rng):
         out.append(event(key_id, "key_created", created, rng))
         if key_id == "api-gateway-tls":
             out.append(event(key_id, "key_rotated", NOW - timedelta(days=20), rng))
+        this_hour = NOW.replace(minute=0, second=0, microsecond=0)
         for h in range(HOURS, 0, -1):
-            start = NOW - timedelta(hours=h)
+            start = this_hour - timedelta(hours=h)  # whole hours: an office key's 17:xx never spills into 18:00
             if kind == "office" and (start.weekday() >= 5 or not 9 <= start.hour < 18):
                 continue
             daytime = 1.3 if 8 <= start.hour < 20 else 0.7
