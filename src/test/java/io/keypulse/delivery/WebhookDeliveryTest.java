@@ -27,9 +27,12 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 @DisplayName("Webhooks: rules, signatures, retries, replay, isolation")
 class WebhookDeliveryTest extends WebhookNodeTest {
+  private static final Logger log = LoggerFactory.getLogger(WebhookDeliveryTest.class);
   private static final long[] RETRY_DELAYS = {400, 800, 1600};
   private static final int JITTER_PCT = 10;
   private static final int TIMEOUT_MS = 1000;
@@ -241,7 +244,7 @@ class WebhookDeliveryTest extends WebhookNodeTest {
     String figures = "ingest p50/max (ms): before " + p50(baseline) + "/" + max(baseline) + ", hanging partner "
         + p50(slowIngest) + "/" + max(slowIngest) + ", other partner " + p50(healthyIngest) + "/" + max(healthyIngest)
         + "; other partner's webhook lag p50/max " + p50(lag) + "/" + max(lag);
-    System.out.println(figures);
+    log.info(figures);
     assertThat(max(slowIngest)).as(figures).isLessThan(TIMEOUT_MS);
     assertThat(max(healthyIngest)).as(figures).isLessThan(TIMEOUT_MS);
     assertThat(max(lag)).as(figures).isLessThan(TIMEOUT_MS);
