@@ -108,7 +108,7 @@ final class DetectionRoutes {
         Params.text(ctx, "rule", 100), Params.oneOf(ctx, "severity", ALERT_SEVERITIES),
         Params.oneOf(ctx, "status", ALERT_STATUSES), Params.positiveLong(ctx, "before_id"), Params.limit(ctx, 50, 500));
     alerts.find(filter).onSuccess(page -> ctx.json(new JsonObject().put("success", true)
-            .put("count", page.alerts().size()).put("alerts", new JsonArray(page.alerts()))
+            .put("count", page.items().size()).put("alerts", new JsonArray(page.items()))
             .put("next_before_id", page.nextBeforeId())))
         .onFailure(ctx::fail);
   }

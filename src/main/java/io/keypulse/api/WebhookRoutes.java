@@ -121,7 +121,7 @@ final class WebhookRoutes {
         Params.oneOf(ctx, "status", STATUSES), Params.positiveLong(ctx, "rule_id"),
         Params.positiveLong(ctx, "before_id"), Params.limit(ctx, DEFAULT_PAGE, MAX_PAGE));
     log.find(filter).onSuccess(page -> ctx.json(new JsonObject().put("success", true)
-            .put("count", page.deliveries().size()).put("deliveries", new JsonArray(page.deliveries()))
+            .put("count", page.items().size()).put("deliveries", new JsonArray(page.items()))
             .put("next_before_id", page.nextBeforeId())))
         .onFailure(ctx::fail);
   }

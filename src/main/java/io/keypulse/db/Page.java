@@ -1,4 +1,4 @@
-package io.keypulse.store;
+package io.keypulse.db;
 
 import java.util.List;
 

@@ -1,6 +1,8 @@
 package io.keypulse.delivery;
 
 import io.keypulse.api.Times;
+import io.keypulse.db.NewestFirst;
+import io.keypulse.db.Page;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -8,8 +10,6 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 
 /** A partner's delivery history (every attempt), replays, and test deliveries. */
@@ -53,8 +53,6 @@ public final class DeliveryLog {
   /** Filters of GET /api/v1/webhooks/deliveries; null does not filter. */
   public record Filter(String partnerId, String status, Long ruleId, Long beforeId, int limit) {}
 
-  public record Page(List<JsonObject> deliveries, Long nextBeforeId) {}
-
   public enum Replay { REPLAYED, PENDING, NOT_FOUND }
 
   private final Pool pool;
@@ -63,30 +61,11 @@ public final class DeliveryLog {
     this.pool = pool;
   }
 
-  public Future<Page> find(Filter f) {
-    List<Object> params = new ArrayList<>(List.of(f.partnerId()));
-    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM deliveries d WHERE d.partner_id = $1");
-    if (f.status() != null) {
-      params.add(f.status());
-      sql.append(" AND d.status = $").append(params.size());
-    }
-    if (f.ruleId() != null) {
-      params.add(f.ruleId());
-      sql.append(" AND d.rule_id = $").append(params.size());
-    }
-    if (f.beforeId() != null) {
-      params.add(f.beforeId());
-      sql.append(" AND d.id < $").append(params.size());
-    }
-    params.add(f.limit() + 1);
-    sql.append(" ORDER BY d.id DESC LIMIT $").append(params.size());
-    return pool.preparedQuery(sql.toString()).execute(Tuple.from(params)).map(rows -> {
-      List<JsonObject> out = new ArrayList<>();
-      rows.forEach(r -> out.add(json(r)));
-      boolean more = out.size() > f.limit();
-      List<JsonObject> page = more ? out.subList(0, f.limit()) : out;
-      return new Page(page, more ? page.get(page.size() - 1).getLong("id") : null);
-    });
+  public Future<Page<JsonObject>> find(Filter f) {
+    return new NewestFirst("SELECT " + COLUMNS + " FROM deliveries d", "d.partner_id", "d.id", f.partnerId())
+        .where("d.status = ", f.status())
+        .where("d.rule_id = ", f.ruleId())
+        .page(pool, f.beforeId(), f.limit(), DeliveryLog::json, d -> d.getLong("id"));
   }
 
   public Future<Optional<JsonObject>> one(String partnerId, long id) {

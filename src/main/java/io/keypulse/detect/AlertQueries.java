@@ -1,5 +1,7 @@
 package io.keypulse.detect;
 
+import io.keypulse.db.NewestFirst;
+import io.keypulse.db.Page;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -27,31 +29,19 @@ public final class AlertQueries {
   public record Filter(String partnerId, String keyId, String rule, String severity, String status, Long beforeId,
                        int limit) {}
 
-  public record Page(List<JsonObject> alerts, Long nextBeforeId) {}
-
   private final Pool pool;
 
   public AlertQueries(Pool pool) {
     this.pool = pool;
   }
 
-  public Future<Page> find(Filter f) {
-    List<Object> params = new ArrayList<>(List.of(f.partnerId()));
-    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM alerts WHERE partner_id = $1");
-    where(sql, params, "key_id = ", f.keyId());
-    where(sql, params, "rule = ", f.rule());
-    where(sql, params, "severity = ", f.severity());
-    where(sql, params, "status = ", f.status());
-    where(sql, params, "id < ", f.beforeId());
-    params.add(f.limit() + 1);
-    sql.append(" ORDER BY id DESC LIMIT $").append(params.size());
-    return pool.preparedQuery(sql.toString()).execute(Tuple.from(params)).map(rows -> {
-      List<JsonObject> alerts = new ArrayList<>();
-      rows.forEach(row -> alerts.add(json(row)));
-      boolean more = alerts.size() > f.limit();
-      List<JsonObject> page = more ? alerts.subList(0, f.limit()) : alerts;
-      return new Page(page, more ? page.get(page.size() - 1).getLong("id") : null);
-    });
+  public Future<Page<JsonObject>> find(Filter f) {
+    return new NewestFirst("SELECT " + COLUMNS + " FROM alerts", "partner_id", "id", f.partnerId())
+        .where("key_id = ", f.keyId())
+        .where("rule = ", f.rule())
+        .where("severity = ", f.severity())
+        .where("status = ", f.status())
+        .page(pool, f.beforeId(), f.limit(), AlertQueries::json, a -> a.getLong("id"));
   }
 
   /** Empty when the partner has no such alert. */
@@ -76,13 +66,6 @@ public final class AlertQueries {
   public Future<Long> lastAlertBefore(String partnerId, long eventId) {
     return pool.preparedQuery(BEFORE_EVENT).execute(Tuple.of(partnerId, eventId))
         .map(rows -> rows.iterator().next().getLong("id"));
-  }
-
-  private static void where(StringBuilder sql, List<Object> params, String condition, Object value) {
-    if (value != null) {
-      params.add(value);
-      sql.append(" AND ").append(condition).append('$').append(params.size());
-    }
   }
 
   private static JsonObject json(Row r) {

@@ -2,6 +2,8 @@ package io.keypulse.store;
 
 import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.StoredEvent;
+import io.keypulse.db.NewestFirst;
+import io.keypulse.db.Page;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -25,24 +27,13 @@ public final class EventQueries {
   }
 
   public Future<Page<StoredEvent>> find(EventFilter f) {
-    List<Object> params = new ArrayList<>();
-    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM events WHERE partner_id = $1");
-    params.add(f.partnerId());
-    where(sql, params, "key_id = ", f.keyId());
-    where(sql, params, "event_type = ", f.eventType());
-    where(sql, params, "severity = ", f.severity());
-    where(sql, params, "occurred_at >= ", f.since() == null ? null : f.since().atOffset(ZoneOffset.UTC));
-    where(sql, params, "occurred_at <= ", f.until() == null ? null : f.until().atOffset(ZoneOffset.UTC));
-    where(sql, params, "id < ", f.beforeId());
-    params.add(f.limit() + 1);
-    sql.append(" ORDER BY id DESC LIMIT $").append(params.size());
-    return pool.preparedQuery(sql.toString()).execute(Tuple.from(params)).map(rows -> {
-      List<StoredEvent> events = new ArrayList<>();
-      rows.forEach(row -> events.add(event(row)));
-      boolean more = events.size() > f.limit();
-      List<StoredEvent> page = more ? events.subList(0, f.limit()) : events;
-      return new Page<>(page, more ? page.get(page.size() - 1).id() : null);
-    });
+    return new NewestFirst("SELECT " + COLUMNS + " FROM events", "partner_id", "id", f.partnerId())
+        .where("key_id = ", f.keyId())
+        .where("event_type = ", f.eventType())
+        .where("severity = ", f.severity())
+        .where("occurred_at >= ", f.since() == null ? null : f.since().atOffset(ZoneOffset.UTC))
+        .where("occurred_at <= ", f.until() == null ? null : f.until().atOffset(ZoneOffset.UTC))
+        .page(pool, f.beforeId(), f.limit(), EventQueries::event, StoredEvent::id);
   }
 
   /** The partner's events after an id, oldest first: what a resuming live stream missed. */
@@ -52,13 +43,6 @@ public final class EventQueries {
       rows.forEach(row -> events.add(event(row)));
       return events;
     });
-  }
-
-  private static void where(StringBuilder sql, List<Object> params, String condition, Object value) {
-    if (value != null) {
-      params.add(value);
-      sql.append(" AND ").append(condition).append('$').append(params.size());
-    }
   }
 
   public static StoredEvent event(Row row) {
