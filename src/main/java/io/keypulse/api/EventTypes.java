@@ -10,7 +10,7 @@ final class EventTypes {
       Map.entry("key_created", "create"), Map.entry("create", "create"),
       Map.entry("key_rotated", "rotate"), Map.entry("rotation", "rotate"),
       Map.entry("key_accessed", "access"), Map.entry("key_access", "access"),
-      Map.entry("export", "export"),
+      Map.entry("key_exported", "export"), Map.entry("export", "export"),
       Map.entry("key_deleted", "delete"), Map.entry("deletion", "delete"),
       Map.entry("signing_operation", "sign"), Map.entry("signing_request", "sign"),
       Map.entry("policy_violation", "policy"), Map.entry("policy_change", "policy"));

@@ -18,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
 
 /** GET /api/events, /api/keys and /api/stats: always scoped to the caller (stats: or to everyone). */
 final class QueryRoutes {
@@ -49,7 +50,8 @@ final class QueryRoutes {
   static Future<KeyQueries.Defaults> keyDefaults(PartnerSettingsStore settings, String partnerId) {
     return settings.overrides(partnerId).map(overrides -> {
       Policy p = PolicyJson.effective(settings.defaults(), overrides);
-      return new KeyQueries.Defaults(p.rotationPolicyDays(), Duration.ofHours(p.learningHours()));
+      return new KeyQueries.Defaults(p.rotationPolicyDays(), Duration.ofHours(p.learningHours()),
+          p.newSourceMinHistory());
     });
   }
 
@@ -128,6 +130,7 @@ final class QueryRoutes {
         .put("rotation_policy_days", k.rotationPolicyDays())
         .put("rotation_due_at", Times.iso(rotationBase.plus(k.rotationPolicyDays(), ChronoUnit.DAYS)))
         .put("baseline_state", k.baselineState())
+        .put("baselines", new JsonObject(new LinkedHashMap<>(k.baselines())))
         .put("business_hours", k.businessHours());
   }
 

@@ -120,7 +120,7 @@ final class Outbox {
     return Future.all(events, alerts).map(done -> claimed.stream().map(d -> d.payload() != null ? d
         : d.withPayload(d.ruleId() != null
             ? Payloads.ruleMatch(events.result().get(d.eventId()), d.ruleId())
-            : Payloads.alert(alerts.result().get(d.alertId()), d.partnerId()))).toList());
+            : Payloads.alert(alerts.result().get(d.alertId()), d.partnerId(), null))).toList());
   }
 
   private Future<Map<Long, Row>> rowsById(String sql, Long[] ids) {

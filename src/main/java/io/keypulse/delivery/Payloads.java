@@ -13,7 +13,7 @@ import java.util.Map;
  * partner_id, alert{...}}, the alert holding the document's fields for its kind, then its full
  * evidence and id. Written by {@link WebhookJson}.
  */
-final class Payloads {
+public final class Payloads {
   /** The document's alert fields per kind, taken from the evidence when present. */
   private static final Map<String, List<String>> SEED_FIELDS = Map.of(
       "anomaly_detected", List.of("baseline_rph", "current_rph"),
@@ -33,7 +33,11 @@ final class Payloads {
         .put("rule_id", ruleId));
   }
 
-  static String alert(Row alert, String partnerId) {
+  /**
+   * An alert's body. {@code escalatedFrom}: the severity an escalated alert had, for the webhook
+   * that announces the escalation (same alert id); null otherwise.
+   */
+  public static String alert(Row alert, String partnerId, String escalatedFrom) {
     String kind = alert.getString("kind");
     JsonObject evidence = alert.getJsonObject("evidence");
     JsonObject body = new JsonObject().put("key_id", alert.getString("key_id"));
@@ -53,6 +57,9 @@ final class Payloads {
     body.put("triggered_at", Times.iso(alert.getOffsetDateTime("triggered_at").toInstant()))
         .put("evidence", evidence)
         .put("alert_id", alert.getLong("id"));
+    if (escalatedFrom != null) {
+      body.put("escalated_from", escalatedFrom);
+    }
     return WebhookJson.encode(new JsonObject().put("event", kind)
         .put("timestamp", Times.iso(alert.getOffsetDateTime("created_at").toInstant()))
         .put("partner_id", partnerId).put("alert", body));

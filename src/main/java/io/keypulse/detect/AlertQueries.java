@@ -14,7 +14,7 @@ import java.util.Optional;
 /** A partner's alert history: newest first, cursor on id; and acknowledging an alert. */
 public final class AlertQueries {
   private static final String COLUMNS = "id, key_id, rule, kind, severity, description, evidence, status, repeat_count, "
-      + "event_id, triggered_at, created_at, acked_at";
+      + "event_id, triggered_at, created_at, acked_at, escalated_from";
   private static final String ACK = "UPDATE alerts SET status = 'acked', acked_at = coalesce(acked_at, now()) "
       + "WHERE id = $1 AND partner_id = $2 RETURNING " + COLUMNS;
 
@@ -79,6 +79,7 @@ public final class AlertQueries {
         .put("evidence", r.getJsonObject("evidence"))
         .put("status", r.getString("status"))
         .put("repeat_count", r.getInteger("repeat_count"))
+        .put("escalated_from", r.getString("escalated_from"))
         .put("event_id", r.getLong("event_id"))
         .put("triggered_at", iso(r, "triggered_at"))
         .put("created_at", iso(r, "created_at"))

@@ -173,7 +173,8 @@ public final class DetectorVerticle extends VerticleBase {
   private Future<Detection> detect(KeySlot slot, EventFacts e) {
     return settings(e.partnerId()).compose(s -> {
       long now = now();
-      KeyDetector.Outcome outcome = detector.detect(e, slot.state, s.policy(), s.thresholds(), now);
+      Mutes mutes = mutes(s);
+      KeyDetector.Outcome outcome = detector.detect(e, slot.state, s.policy(), s.thresholds(), mutes, now, false);
       slot.dirty = true;
       setup.stats().detected(e.createdAt(), now);
       Future<ProvisionVerdict> provisioning = "create".equals(e.canonicalType())
@@ -181,7 +182,7 @@ public final class DetectorVerticle extends VerticleBase {
               .otherwise(ProvisionVerdict.NONE)
           : Future.succeededFuture(ProvisionVerdict.NONE);
       return provisioning.map(p -> {
-        Detection d = record(e, outcome, p);
+        Detection d = record(e, outcome, p, mutes);
         if (d != Detection.NONE) {
           slot.recent.put(e.id(), d);
         }
@@ -190,21 +191,34 @@ public final class DetectorVerticle extends VerticleBase {
     });
   }
 
-  private Detection record(EventFacts e, KeyDetector.Outcome outcome, ProvisionVerdict provisioning) {
+  private Detection record(EventFacts e, KeyDetector.Outcome outcome, ProvisionVerdict provisioning, Mutes mutes) {
     List<Finding> alerts = new ArrayList<>(outcome.alerts());
     List<Finding> repeats = new ArrayList<>(outcome.repeats());
+    List<Long> muted = new ArrayList<>(outcome.mutedBy());
     double score = outcome.score();
     if (!"none".equals(provisioning.outcome())) {
       Finding f = Finding.fromJson(provisioning.finding());
-      (provisioning.outcome().equals("alert") ? alerts : repeats).add(f);
+      Long exception = mutes.mutedBy(f.rule(), e);
+      if (exception != null) {
+        muted.add(exception);
+      } else {
+        (provisioning.outcome().equals("alert") ? alerts : repeats).add(f);
+      }
       score = Math.max(score, f.score());
     }
-    if (score < SCORE_FLOOR && alerts.isEmpty() && repeats.isEmpty()) {
+    if (score < SCORE_FLOOR && alerts.isEmpty() && repeats.isEmpty() && muted.isEmpty()
+        && outcome.escalations().isEmpty()) {
       return Detection.NONE;
     }
     Future<Void> committed = writer.add(new Verdict(e.id(), e.partnerId(), e.keyId(), score,
-        e.severityDerived() ? Verdict.severityOf(score) : null, alerts, repeats, Instant.ofEpochMilli(e.occurredAt())));
+        e.severityDerived() ? Verdict.severityOf(score) : null, alerts, repeats, outcome.escalations(), muted,
+        Instant.ofEpochMilli(e.occurredAt())));
     return new Detection(alerts.size(), score, committed);
+  }
+
+  /** The partner's exceptions as the detectors ask them. */
+  private static Mutes mutes(PartnerSettings s) {
+    return Mutes.NONE;
   }
 
   private Future<ProvisionVerdict> provision(ProvisionCheck check) {
@@ -253,7 +267,7 @@ public final class DetectorVerticle extends VerticleBase {
     }
     slot.state.rotationAlertedAt = now;
     slot.dirty = true;
-    writer.add(new Verdict(null, slot.partnerId, slot.keyId, 0, null, List.of(f), List.of(), Instant.ofEpochMilli(now)));
+    writer.add(Verdict.alertOnly(slot.partnerId, slot.keyId, f, Instant.ofEpochMilli(now)));
     return "alerted";
   }
 

@@ -1,43 +1,57 @@
 package io.keypulse.detect;
 
 import io.keypulse.bus.EventFacts;
+import java.time.ZoneId;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The behavioural state of one key, as its owning shard keeps it. All times are event times
- * (epoch millis). Signing counters are allocated on the first signing: keys that never sign stay small.
+ * (epoch millis). The signing history is allocated on the first signing: keys that never sign stay
+ * small.
  */
 final class KeyState {
   static final long MINUTE = 60_000L;
   static final long HOUR = 60 * MINUTE;
   static final long DAY = 24 * HOUR;
-  static final int SEEN_LIMIT = 256;
+  /** Exact recent values per set; older ones live on in the set's filter. */
+  static final int SEEN_LIMIT = 32;
   static final long NEVER = Long.MIN_VALUE;
 
   long lastEventId;
   long eventCount;
   long firstEventAt = NEVER;
   long lastEventAt = NEVER;
-  /** 169 hours: the 168 that make the 7-day baseline plus the current one. */
-  TimeBuckets signHours;
-  /** The trailing hour, by minute. */
-  TimeBuckets signMinutes;
-  long signCount;
-  long lastSignAt = NEVER;
+  SigningHistory signing;
   final RecentSet ips = new RecentSet(SEEN_LIMIT);
   final RecentSet actors = new RecentSet(SEEN_LIMIT);
+  final SourceNetworks networks = new SourceNetworks();
   long createdAt = NEVER;
   long deletedAt = NEVER;
   long lastRotatedAt = NEVER;
   long rotationAlertedAt = NEVER;
-  /** rule/severity -> event time it last raised an alert, for suppression. */
-  final Map<String, Long> lastFired = new HashMap<>();
+  /** rule -> the open incident: when it was raised (event time) and at which severity it stands. */
+  final Map<String, Incident> incidents = new HashMap<>();
   final Map<Long, ThresholdCounter> thresholds = new HashMap<>();
   /** Per-key overrides (PATCH /api/keys): null means the partner's policy. */
   Integer rotationPolicyDays;
   BusinessHours businessHours;
+  /** The seasonal view of the hour last asked about; recomputed when the hour or the history changes. */
+  private SeasonalBaseline baseline;
+  private int baselineRevision;
+  private ZoneId baselineZone;
+
+  /** An alert of one rule, raised at an event time; repeats and escalations within the window fold into it. */
+  static final class Incident {
+    final long raisedAt;
+    String severity;
+
+    Incident(long raisedAt, String severity) {
+      this.raisedAt = raisedAt;
+      this.severity = severity;
+    }
+  }
 
   /** Counts a threshold's events over its window; remembers when each level last fired. */
   static final class ThresholdCounter {
@@ -57,8 +71,27 @@ final class KeyState {
     }
   }
 
-  boolean learning(Policy policy) {
-    return firstEventAt == NEVER || lastEventAt - firstEventAt < policy.learningMillis();
+  /**
+   * Volume and off-hours detectors learn until the key's observed signings span the learning
+   * period, whatever its creation date says.
+   */
+  boolean signingLearning(Policy policy) {
+    return signing == null || signing.lastSignAt - signing.firstSignAt < policy.learningMillis();
+  }
+
+  long lastSignAt() {
+    return signing == null ? NEVER : signing.lastSignAt;
+  }
+
+  /** The seasonal baseline at time t, in the zone that decides weekdays from weekends. */
+  SeasonalBaseline baseline(long t, ZoneId zone) {
+    long hour = Math.floorDiv(t, HOUR);
+    if (baseline == null || baseline.hour() != hour || baselineRevision != signing.revision || baselineZone != zone) {
+      baseline = SeasonalBaseline.of(signing, t, zone);
+      baselineRevision = signing.revision;
+      baselineZone = zone;
+    }
+    return baseline;
   }
 
   /** Folds one event into the state; the detectors look at the state before and after. */
@@ -68,20 +101,26 @@ final class KeyState {
     eventCount++;
     firstEventAt = firstEventAt == NEVER ? t : Math.min(firstEventAt, t);
     lastEventAt = Math.max(lastEventAt, t);
-    if ("sign".equals(e.canonicalType())) {
-      sign(t);
-    }
-    if ("create".equals(e.canonicalType())) {
-      createdAt = Math.max(createdAt, t);
-    }
-    if ("rotate".equals(e.canonicalType())) {
-      lastRotatedAt = Math.max(lastRotatedAt, t);
-    }
-    if ("delete".equals(e.canonicalType())) {
-      deletedAt = Math.max(deletedAt, t);
+    switch (String.valueOf(e.canonicalType())) {
+      case "sign" -> {
+        if (signing == null) {
+          signing = new SigningHistory();
+        }
+        signing.add(t, e.id());
+      }
+      case "create" -> createdAt = Math.max(createdAt, t);
+      case "rotate" -> lastRotatedAt = Math.max(lastRotatedAt, t);
+      case "delete" -> deletedAt = Math.max(deletedAt, t);
+      default -> { }
     }
     count(e, partnerThresholds);
     if (e.sourceIp() != null) {
+      if (!ips.contains(e.sourceIp())) {
+        SourceNetworks.Network network = SourceNetworks.Network.of(e.sourceIp());
+        if (network != null) {
+          networks.newAddress(network, t);
+        }
+      }
       ips.touch(e.sourceIp());
     }
     if (e.actor() != null) {
@@ -107,29 +146,19 @@ final class KeyState {
     return deletedAt != NEVER && deletedAt >= createdAt;
   }
 
-  private void sign(long t) {
-    if (signHours == null) {
-      signHours = new TimeBuckets(HOUR, 169);
-      signMinutes = new TimeBuckets(MINUTE, 60);
-    }
-    signHours.add(t);
-    signMinutes.add(t);
-    signCount++;
-    lastSignAt = Math.max(lastSignAt, t);
-  }
-
   /** When rotation is next due: last rotation, else creation, else first event, plus the policy. */
   long rotationBase() {
     return lastRotatedAt != NEVER ? lastRotatedAt : createdAt != NEVER ? createdAt : firstEventAt;
   }
 
+  /** Roughly what the state weighs as checkpoint bytes (and so in memory, give or take headers). */
   int bytes() {
-    int size = 120 + ips.bytes() + actors.bytes() + lastFired.size() * 48;
-    if (signHours != null) {
-      size += signHours.bytes() + signMinutes.bytes();
+    int size = 96 + ips.bytes() + actors.bytes() + networks.bytes() + incidents.size() * 32;
+    if (signing != null) {
+      size += signing.bytes();
     }
     for (ThresholdCounter c : thresholds.values()) {
-      size += 40 + c.buckets.bytes();
+      size += 25 + c.buckets.bytes();
     }
     return size;
   }

@@ -1,14 +1,18 @@
 package io.keypulse.detect;
 
 import io.keypulse.bus.EventFacts;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.List;
 
 /**
  * One event as the detectors see it: the key's state after the event was applied, and the facts
- * that only the state before it could tell (was this IP or actor known, how much history was there).
+ * that only the state before it could tell (was this IP or actor known, how many addresses the key
+ * had used in the IP's network, how much history was there).
  */
 record Observation(EventFacts event, KeyState state, Policy policy, List<Threshold> thresholds, boolean ipKnown,
-                   boolean actorKnown, long historyBefore, long lastSignBefore, long wallClock) {
+                   boolean actorKnown, int networkAddresses, long historyBefore, long lastSignBefore,
+                   long wallClock) {
 
   long time() {
     return event.occurredAt();
@@ -18,12 +22,19 @@ record Observation(EventFacts event, KeyState state, Policy policy, List<Thresho
     return canonicalType.equals(event.canonicalType());
   }
 
-  boolean learning() {
-    return state.learning(policy);
+  boolean signingLearning() {
+    return state.signingLearning(policy);
   }
 
   BusinessHours businessHours() {
     return state.businessHours != null ? state.businessHours : policy.businessHours();
+  }
+
+  /** Weekdays and weekends are the key's own when it has business hours, else UTC's. */
+  SeasonalBaseline baseline() {
+    BusinessHours hours = businessHours();
+    ZoneId zone = hours == null ? ZoneOffset.UTC : hours.zone();
+    return state.baseline(time(), zone);
   }
 
   int rotationDays() {

@@ -8,13 +8,14 @@ import io.keypulse.config.Config;
  */
 public record Policy(double signingSpikeMultiplier, double signingSpikeCriticalMultiplier, int signingSpikeMinCount,
                      double offHoursMaxSharePct, int offHoursMinHistory, int newSourceMinHistory,
-                     double provisioningSpikeMultiplier, int provisioningSpikeMinCount, int rotationPolicyDays,
-                     int suppressionMinutes, int learningHours, BusinessHours businessHours) {
+                     int newSourceNetworkChurn, double provisioningSpikeMultiplier, int provisioningSpikeMinCount,
+                     int rotationPolicyDays, int suppressionMinutes, int learningHours, BusinessHours businessHours) {
 
   public static Policy defaults(Config.Detect d) {
     return new Policy(d.signingSpikeMultiplier(), d.signingSpikeCriticalMultiplier(), d.signingSpikeMinCount(),
-        d.offHoursMaxSharePct(), d.offHoursMinHistory(), d.newSourceMinHistory(), d.provisioningSpikeMultiplier(),
-        d.provisioningSpikeMinCount(), d.rotationPolicyDays(), d.suppressionMinutes(), d.learningHours(), null);
+        d.offHoursMaxSharePct(), d.offHoursMinHistory(), d.newSourceMinHistory(), d.newSourceNetworkChurn(),
+        d.provisioningSpikeMultiplier(), d.provisioningSpikeMinCount(), d.rotationPolicyDays(), d.suppressionMinutes(),
+        d.learningHours(), null);
   }
 
   long learningMillis() {

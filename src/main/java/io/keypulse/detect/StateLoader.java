@@ -27,6 +27,10 @@ final class StateLoader {
       SELECT rotation_policy_days, business_hours, rotation_alerted_at, created_event_at, last_rotated
       FROM keys WHERE partner_id = $1 AND key_id = $2
       """;
+  private static final String LATEST_ALERTS = """
+      SELECT DISTINCT ON (rule) rule, severity, triggered_at FROM alerts
+      WHERE partner_id = $1 AND key_id = $2 AND kind = 'anomaly_detected' ORDER BY rule, id DESC
+      """;
   private static final String AFTER = "SELECT " + FACTS + " FROM events WHERE partner_id = $1 AND key_id = $2 "
       + "AND id > $3 AND id <= $4 ORDER BY id LIMIT " + PAGE;
   private static final String RECENT = "SELECT * FROM (SELECT " + FACTS + " FROM events WHERE partner_id = $1 "
@@ -52,11 +56,31 @@ final class StateLoader {
 
   Future<LoadedKey> key(String partnerId, String keyId) {
     return checkpoint(owner(partnerId, keyId)).compose(cp -> {
-      KeyState state = cp == null ? new KeyState() : KeyStateCodec.read(cp.state());
-      if (cp != null) {
+      KeyState read = cp == null ? null : KeyStateCodec.read(cp.state());
+      KeyState state = read == null ? new KeyState() : read;
+      if (read != null) {
         state.lastEventId = cp.lastEventId();
       }
-      return settings(state, partnerId, keyId).map(v -> new LoadedKey(state, cp != null));
+      return settings(state, partnerId, keyId).compose(v -> incidents(state, partnerId, keyId))
+          .map(v -> new LoadedKey(state, read != null));
+    });
+  }
+
+  /**
+   * The key's latest alert per detector, as open incidents: a shard that reloads a key (after a
+   * failover, from a checkpoint older than its last alerts) and detects its latest events again
+   * counts them as repeats of what was already raised, never as new alerts.
+   */
+  private Future<Void> incidents(KeyState state, String partnerId, String keyId) {
+    return pool.preparedQuery(LATEST_ALERTS).execute(Tuple.of(partnerId, keyId)).map(rows -> {
+      for (Row r : rows) {
+        long at = millis(r.getOffsetDateTime("triggered_at"));
+        KeyState.Incident known = state.incidents.get(r.getString("rule"));
+        if (known == null || known.raisedAt < at) {
+          state.incidents.put(r.getString("rule"), new KeyState.Incident(at, r.getString("severity")));
+        }
+      }
+      return null;
     });
   }
 

@@ -47,6 +47,15 @@ final class TimeBuckets {
     return total;
   }
 
+  /** The newest bucket counted, Long.MIN_VALUE when none. */
+  long newest() {
+    return newest;
+  }
+
+  int size() {
+    return counts.length;
+  }
+
   long count(long bucket) {
     return sum(bucket, bucket);
   }

@@ -74,6 +74,26 @@ final class VerdictSql {
       WHERE detector_state.last_event_id <= excluded.last_event_id
       """;
 
+  /** Each exception that muted findings counts them, and when it last did (event time). */
+  static final String MUTED = """
+      UPDATE exemptions x SET matched = x.matched + m.n, last_matched_at = greatest(x.last_matched_at, m.at)
+      FROM (SELECT id, count(*) AS n, max(at) AS at FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, at)
+            GROUP BY id) m
+      WHERE x.id = m.id
+      """;
+
+  static Tuple muted(List<Verdict> batch) {
+    List<Long> ids = new ArrayList<>();
+    List<OffsetDateTime> at = new ArrayList<>();
+    for (Verdict v : batch) {
+      for (Long id : v.mutedBy()) {
+        ids.add(id);
+        at.add(v.triggeredAt().atOffset(ZoneOffset.UTC));
+      }
+    }
+    return ids.isEmpty() ? null : Tuple.of(ids.toArray(Long[]::new), at.toArray(OffsetDateTime[]::new));
+  }
+
   static Tuple scores(List<Verdict> batch) {
     List<Verdict> scored = batch.stream().filter(v -> v.eventId() != null).toList();
     Long[] ids = new Long[scored.size()];
@@ -146,11 +166,15 @@ final class VerdictSql {
   static List<AlertRaised> raised(RowSet<Row> rows) {
     List<AlertRaised> out = new ArrayList<>();
     for (Row r : rows) {
-      out.add(new AlertRaised(r.getLong("id"), r.getString("partner_id"), r.getString("key_id"), r.getString("rule"),
-          r.getString("kind"), r.getString("severity"), r.getString("description"), r.getJsonObject("evidence"),
-          r.getLong("event_id"), r.getOffsetDateTime("triggered_at").toInstant(),
-          r.getOffsetDateTime("created_at").toInstant()));
+      out.add(raised(r));
     }
     return out;
+  }
+
+  static AlertRaised raised(Row r) {
+    return new AlertRaised(r.getLong("id"), r.getString("partner_id"), r.getString("key_id"), r.getString("rule"),
+        r.getString("kind"), r.getString("severity"), r.getString("description"), r.getJsonObject("evidence"),
+        r.getLong("event_id"), r.getOffsetDateTime("triggered_at").toInstant(),
+        r.getOffsetDateTime("created_at").toInstant());
   }
 }

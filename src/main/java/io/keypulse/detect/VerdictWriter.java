@@ -142,10 +142,19 @@ final class VerdictWriter {
     if (rotations != null) {
       steps.add(conn.preparedQuery(VerdictSql.ROTATION_ALERTED).execute(rotations));
     }
+    Tuple muted = VerdictSql.muted(batch.verdicts());
+    if (muted != null) {
+      steps.add(conn.preparedQuery(VerdictSql.MUTED).execute(muted));
+    }
     if (!batch.checkpoints().isEmpty()) {
       steps.add(conn.preparedQuery(VerdictSql.CHECKPOINTS).execute(VerdictSql.checkpoints(batch.checkpoints())));
     }
-    return Future.all(steps).map(done -> new Written(VerdictSql.raised(alerts.result()), VerdictSql.webhooks(alerts.result())));
+    // Escalations run after the batch's new alerts are in: an alert and its escalation may share a batch.
+    return Future.all(steps).compose(done -> Escalations.write(conn, batch.verdicts())).map(escalated -> {
+      List<AlertRaised> raised = new ArrayList<>(VerdictSql.raised(alerts.result()));
+      raised.addAll(escalated);
+      return new Written(raised, VerdictSql.webhooks(alerts.result()) + escalated.size());
+    });
   }
 
   private static boolean touchesSharedRows(List<Verdict> batch) {

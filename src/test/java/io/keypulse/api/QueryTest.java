@@ -101,7 +101,10 @@ class QueryTest extends NodeTest {
     JsonObject mixed = find(r.array("keys"), "mixed");
     assertThat(bulk.getLong("event_count")).isEqualTo(601);
     assertThat(Instant.parse(bulk.getString("last_activity"))).isEqualTo(base.plus(1800, ChronoUnit.MINUTES));
-    assertThat(bulk.getString("baseline_state")).isEqualTo("ready");
+    // Accesses only: the volume baseline learns from signings, the source detectors from any event.
+    assertThat(bulk.getString("baseline_state")).isEqualTo("learning");
+    assertThat(bulk.getJsonObject("baselines")).isEqualTo(new JsonObject().put("signing_volume_spike", "learning")
+        .put("off_hours_signing", "learning").put("new_source_ip", "ready").put("new_actor", "ready"));
     assertThat(bulk.getString("status")).isEqualTo("active");
     assertThat(bulk.getInteger("rotation_policy_days")).isEqualTo(90);
     assertThat(mixed.getLong("event_count")).isEqualTo(5);

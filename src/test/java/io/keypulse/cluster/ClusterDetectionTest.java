@@ -121,6 +121,41 @@ class ClusterDetectionTest {
     }
   }
 
+  @Test
+  @DisplayName("an owner killed mid-burst: its successor replays the burst and raises no alert the key had already raised")
+  void noStormAfterFailover() {
+    PgTarget pg = TestPostgres.freshDatabase();
+    Db db = new Db(pg);
+    try (Cluster cluster = new Cluster(pg, 2)) {
+      Partner p = cluster.api(0).register("Failover Partner");
+      String keyId = "burst-key";
+      backfill(cluster.api(0), p, keyId);
+      awaitUntil(() -> allDetected(db));
+      int owner = cluster.nodeOf(cluster.owner(0, p.partnerId(), keyId).getString("member"));
+      int survivor = 1 - owner;
+      JsonArray first = new JsonArray();
+      for (int i = 0; i < 80; i++) {
+        first.add(sign(keyId, Instant.now().minusSeconds(70 - i / 2)));
+      }
+      assertThat(cluster.api(owner).post("/api/v1/events/ingest", new JsonObject().put("data", first),
+          key(p.apiKey())).status()).isEqualTo(202);
+      awaitAlert(cluster.api(owner), p, "key_id=" + keyId + "&rule=signing_volume_spike&severity=critical");
+      // Killed before its next checkpoint: the successor starts from the one taken before the burst.
+      cluster.kill(owner);
+      awaitUntil(() -> cluster.view(survivor).getJsonArray("members").size() == 1);
+      JsonArray more = new JsonArray();
+      for (int i = 0; i < 40; i++) {
+        more.add(sign(keyId, Instant.now().minusSeconds(20 - i / 2)));
+      }
+      assertThat(cluster.api(survivor).post("/api/v1/events/ingest", new JsonObject().put("data", more),
+          key(p.apiKey())).status()).isEqualTo(202);
+      awaitUntil(() -> allDetected(db));
+      assertThat(db.count("SELECT count(*) FROM alerts WHERE key_id = '" + keyId + "'")).as("one incident").isEqualTo(1);
+      assertThat(db.count("SELECT count(*) FROM alerts WHERE key_id = '" + keyId + "' AND severity = 'critical' "
+          + "AND escalated_from = 'warning' AND repeat_count >= 40")).as("escalated once, the rest counted").isEqualTo(1);
+    }
+  }
+
   /** Every key checkpointed up to its last event. */
   private static boolean allDetected(Db db) {
     return db.count("SELECT count(*) FROM keys k LEFT JOIN detector_state d ON d.owner = 'k:' || k.partner_id "

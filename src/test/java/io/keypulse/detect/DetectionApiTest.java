@@ -11,6 +11,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -36,7 +37,8 @@ class DetectionApiTest extends NodeTest {
         .isEqualTo(202);
 
     JsonObject alert = await(p, "key_id=hot-key&rule=signing_volume_spike", a -> "critical".equals(a.getString("severity")));
-    assertThat(alert.getString("description")).matches("Signing rate \\d+× above 7-day baseline");
+    assertThat(alert.getString("description")).matches("Signing rate \\d+× above usual for this hour.*");
+    assertThat(alert.getString("escalated_from")).isEqualTo("warning");
     assertThat(alert.getJsonObject("evidence").fieldNames()).contains("baseline", "observed", "threshold", "window");
     assertThat(alert.getString("status")).isEqualTo("open");
     assertThat(alert.getLong("event_id")).isNotNull();
@@ -117,8 +119,10 @@ class DetectionApiTest extends NodeTest {
 
     api.put("/api/v1/policies", new JsonObject().put("learning_hours", 1).put("rotation_policy_days", 30),
         key(p.apiKey()));
-    api.post("/api/events", access("wallet", "10.0.0.1").put("occurred_at",
-        Instant.now().minus(2, ChronoUnit.HOURS).toString()), key(p.apiKey()));
+    for (Instant at : List.of(Instant.now().minus(2, ChronoUnit.HOURS), Instant.now())) {
+      api.post("/api/events", access("wallet", "10.0.0.1").put("event_type", "signing_request")
+          .put("occurred_at", at.toString()), key(p.apiKey()));
+    }
     JsonObject wallet = find(api.get("/api/keys", key(p.apiKey())).array("keys"), "wallet");
     assertThat(wallet.getString("baseline_state")).as("the partner's learning period").isEqualTo("ready");
     assertThat(wallet.getInteger("rotation_policy_days")).as("the partner's rotation policy").isEqualTo(30);

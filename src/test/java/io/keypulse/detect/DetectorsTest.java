@@ -25,7 +25,7 @@ class DetectorsTest {
   @DisplayName("signing_volume_spike")
   class Spike {
     @Test
-    @DisplayName("warns at 5× a week's hourly baseline, turns critical at 10×, evidence included")
+    @DisplayName("warns at 5× the key's usual rate for the hour, escalates to critical at 10×, evidence included")
     void fires() {
       KeyHistory key = new KeyHistory(NOW);
       key.steady(NOW - 168 * HOUR, NOW, 10, key::sign);
@@ -39,18 +39,24 @@ class DetectorsTest {
       assertThat(warning.rule()).isEqualTo("signing_volume_spike");
       assertThat(warning.severity()).isEqualTo("warning");
       assertThat(warning.kind()).isEqualTo("anomaly_detected");
-      assertThat(warning.description()).isEqualTo("Signing rate 5.0× above 7-day baseline");
+      assertThat(warning.description()).isEqualTo("Signing rate 5.0× above usual for this hour on weekdays");
       assertThat(warning.evidence().getDouble("baseline")).isEqualTo(10.0);
       assertThat(warning.evidence().getLong("observed")).isEqualTo(50);
       assertThat(warning.evidence().getDouble("threshold")).isEqualTo(50.0);
       assertThat(warning.evidence().getString("window")).contains("60 min");
       assertThat(warning.evidence().getLong("current_rph")).isEqualTo(50);
+      assertThat(warning.evidence().getString("profile")).isEqualTo("hour_of_day");
+      assertThat(warning.evidence().getDouble("expected_rph")).isEqualTo(10.0);
+      assertThat(warning.evidence().getJsonArray("days")).hasSize(5).contains("2026-11-17", "2026-11-11");
       assertThat(burst.get(45).score()).isBetween(0.6, 0.9);
-      Finding critical = burst.get(95).alerts().get(0);
+      assertThat(burst.get(95).alerts()).as("one incident: the open alert escalates").isEmpty();
+      Finding critical = burst.get(95).escalations().get(0);
       assertThat(critical.severity()).isEqualTo("critical");
-      assertThat(critical.description()).isEqualTo("Signing rate 10× above 7-day baseline");
+      assertThat(critical.description()).isEqualTo("Signing rate 10× above usual for this hour on weekdays");
       assertThat(burst.get(95).score()).isGreaterThanOrEqualTo(0.9);
       assertThat(burst.subList(46, 95)).allMatch(o -> o.alerts().isEmpty()).allMatch(o -> o.repeats().size() == 1);
+      assertThat(burst.subList(96, 100)).allMatch(o -> o.alerts().isEmpty() && o.escalations().isEmpty())
+          .allMatch(o -> o.repeats().size() == 1);
     }
 
     @Test
@@ -78,7 +84,7 @@ class DetectorsTest {
       for (int i = 0; i < 200; i++) {
         assertThat(key.sign().at(NOW + i * 1000).alerts()).isEmpty();
       }
-      assertThat(key.state.learning(key.policy)).isTrue();
+      assertThat(key.state.signingLearning(key.policy)).isTrue();
     }
   }
 
@@ -86,16 +92,18 @@ class DetectorsTest {
   @DisplayName("off_hours_signing")
   class OffHours {
     @Test
-    @DisplayName("fires for a signing in an hour that held under 2 % of a week's signings")
+    @DisplayName("fires for a signing at an hour the key never used, nor the hours either side, in a week")
     void fires() {
       KeyHistory key = officeHoursKey();
       Finding f = key.sign().at(NOW + 15 * HOUR).alerts().get(0);
       assertThat(f.rule()).isEqualTo("off_hours_signing");
       assertThat(f.severity()).isEqualTo("warning");
-      assertThat(f.description()).startsWith("Signing at 03:00 UTC");
+      assertThat(f.description()).isEqualTo("Signing at 03:00 UTC; this key signed between 02:00–05:00 UTC on 0 of the "
+          + "last 7 days");
       assertThat(f.evidence().getLong("observed")).isZero();
-      // The 168 hours before 03:00 hold six of the seven office days: 6 × 10 h × 20.
-      assertThat(f.evidence().getLong("baseline")).isEqualTo(1200L);
+      assertThat(f.evidence().getInteger("days_observed")).isEqualTo(7);
+      // Seven office days of 10 h × 20.
+      assertThat(f.evidence().getLong("baseline")).isEqualTo(1400L);
     }
 
     @Test
@@ -146,8 +154,9 @@ class DetectorsTest {
       assertThat(ip.severity()).isEqualTo("warning");
       assertThat(ip.evidence().getString("observed")).isEqualTo("203.0.113.77");
       assertThat(ip.evidence().getLong("history_events")).isEqualTo(20);
+      // The same rule inside the window: the open alert escalates to critical rather than a second alert.
       Finding export = key.event("export", "export").ip("198.51.100.9").actor("tx-processor").at(NOW + MINUTE)
-          .alerts().get(0);
+          .escalations().get(0);
       assertThat(export.severity()).isEqualTo("critical");
       assertThat(export.description()).startsWith("Export from new IP 198.51.100.9");
       Finding actor = key.sign().ip("10.0.0.5").actor("intruder").at(NOW + 2 * MINUTE).alerts().get(0);
@@ -215,7 +224,8 @@ class DetectorsTest {
       assertThat(policy.severity()).isEqualTo("warning");
       assertThat(policy.description()).isEqualTo("Policy violation reported: withdrawal_limit");
       KeyDetector.Outcome both = key.event("policy_violation", "policy").critical().at(NOW + MINUTE);
-      assertThat(rules(both)).containsExactlyInAnyOrder("policy_violation:critical", "critical_event:critical");
+      assertThat(rules(both)).containsExactly("critical_event:critical");
+      assertThat(both.escalations()).extracting(Finding::severity).containsExactly("critical");
       assertThat(both.score()).isGreaterThanOrEqualTo(0.9);
     }
 
@@ -351,15 +361,16 @@ class DetectorsTest {
     }
 
     @Test
-    @DisplayName("a week of state fits the 2 KiB budget and survives its checkpoint bytes unchanged")
+    @DisplayName("a week of state fits the 1 KiB budget and survives its checkpoint bytes unchanged")
     void checkpoint() {
       KeyHistory key = new KeyHistory(NOW);
       key.steady(NOW - 168 * HOUR, NOW, 6, () -> key.sign().ip("10.0.0." + (int) (Math.random() * 8)).actor("svc"));
       byte[] bytes = KeyStateCodec.write(key.state);
-      assertThat(key.state.bytes()).isLessThanOrEqualTo(2048);
+      assertThat(key.state.bytes()).isLessThanOrEqualTo(1024);
+      assertThat(bytes.length).isLessThanOrEqualTo(1024);
       assertThat(KeyStateCodec.write(KeyStateCodec.read(bytes))).isEqualTo(bytes);
       KeyState copy = KeyStateCodec.read(bytes);
-      assertThat(copy.signHours.sum(0, Long.MAX_VALUE)).isEqualTo(key.state.signHours.sum(0, Long.MAX_VALUE));
+      assertThat(copy.signing.hours(0, Long.MAX_VALUE)).isEqualTo(key.state.signing.hours(0, Long.MAX_VALUE));
       assertThat(copy.ips.contains("10.0.0.3")).isTrue();
     }
   }

@@ -18,6 +18,10 @@ final class KeyHistory {
   final KeyDetector detector = new KeyDetector();
   Policy policy = DEFAULTS;
   List<Threshold> thresholds = List.of();
+  Mutes mutes = Mutes.NONE;
+  /** Hears every outcome, when set; {@code last} is the latest one. */
+  java.util.function.Consumer<KeyDetector.Outcome> listener;
+  KeyDetector.Outcome last;
   long wallClock;
   private long nextId = 1;
 
@@ -66,7 +70,11 @@ final class KeyHistory {
       long id = nextId++;
       EventFacts e = new EventFacts(id, "p_test", "key-1", type, canonical, severity, derived, ip, actor,
           policyName, t, t, id - 1);
-      return detector.detect(e, state, policy, thresholds, wallClock);
+      last = detector.detect(e, state, policy, thresholds, mutes, wallClock, false);
+      if (listener != null) {
+        listener.accept(last);
+      }
+      return last;
     }
   }
 

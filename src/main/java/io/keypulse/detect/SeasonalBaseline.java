@@ -1,0 +1,114 @@
+package io.keypulse.detect;
+
+import io.vertx.core.json.JsonArray;
+import java.time.DayOfWeek;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * What a key usually does at one hour, read from its own signing history (SPEC §5, seasonal
+ * baselines). For each of the last 14 days the key was observed, a sample is the busier of the two
+ * clock hours the trailing window spans on that day, so that a window starting a little early or a
+ * batch drifting across the hour reads as usual. The expectation is the upper median of the samples
+ * from days of the same kind (weekdays or weekends, in the key's business-hours zone, else UTC):
+ * one past spike among three or more days cannot raise it. With two weeks observed, the same hour on
+ * the same weekday one and two weeks back may raise it (never lower it): the smaller of those two, so
+ * that again one spike does not count. Without any sample yet, the flat rate of the last 7 days.
+ *
+ * <p>For off-hours, the same days say whether the key signed in this hour or the hours on either side
+ * of it: an hour next to the key's usual window is judged with the window's edge in mind.
+ */
+record SeasonalBaseline(long hour, double expectedRph, String profile, String dayClass, List<LocalDate> days,
+                        long[] samples, int daysObserved, int daysUsed, long historyTotal, long historyHours) {
+  static final int DAYS = 14;
+
+  static SeasonalBaseline of(SigningHistory h, long t, ZoneId zone) {
+    long hour = Math.floorDiv(t, SigningHistory.HOUR);
+    long first = h.firstHour();
+    boolean weekendNow = weekend(hour, zone);
+    List<LocalDate> same = new ArrayList<>();
+    List<LocalDate> all = new ArrayList<>();
+    long[] sameSamples = new long[DAYS];
+    long[] allSamples = new long[DAYS];
+    int used = 0;
+    for (int d = 1; d <= DAYS; d++) {
+      long b = hour - 24L * d;
+      if (b < first || !h.holds(b)) {
+        break;
+      }
+      long sample = Math.max(h.hour(b - 1), h.hour(b));
+      used += sample + h.hour(b + 1) > 0 ? 1 : 0;
+      LocalDate date = date(b, zone);
+      allSamples[all.size()] = sample;
+      all.add(date);
+      if (weekend(b, zone) == weekendNow) {
+        sameSamples[same.size()] = sample;
+        same.add(date);
+      }
+    }
+    long since = Math.max(first, hour - SigningHistory.HOURS + 1);
+    long total = h.hours(since, hour - 1);
+    long observed = Math.max(0, hour - since);
+    if (all.isEmpty()) {
+      long lived = Math.max(1, Math.min(168, hour - first));
+      return new SeasonalBaseline(hour, h.hours(hour - 168, hour - 1) / (double) lived, "flat", null, List.of(),
+          new long[0], 0, 0, total, observed);
+    }
+    boolean byClass = !same.isEmpty();
+    long[] samples = Arrays.copyOf(byClass ? sameSamples : allSamples, byClass ? same.size() : all.size());
+    double expected = upperMedian(samples);
+    String profile = "hour_of_day";
+    if (all.size() >= DAYS) {
+      double weekly = Math.min(allSamples[6], allSamples[13]);
+      if (weekly > expected) {
+        expected = weekly;
+        profile = "hour_of_week";
+      }
+    }
+    return new SeasonalBaseline(hour, expected, profile, byClass ? (weekendNow ? "weekend" : "weekday") : "all",
+        byClass ? same : all, samples, all.size(), used, total, observed);
+  }
+
+  private static double upperMedian(long[] samples) {
+    long[] sorted = samples.clone();
+    Arrays.sort(sorted);
+    return sorted[sorted.length / 2];
+  }
+
+  static boolean weekend(long hour, ZoneId zone) {
+    DayOfWeek day = date(hour, zone).getDayOfWeek();
+    return day == DayOfWeek.SATURDAY || day == DayOfWeek.SUNDAY;
+  }
+
+  private static LocalDate date(long hour, ZoneId zone) {
+    long millis = hour * SigningHistory.HOUR;
+    if (zone == ZoneOffset.UTC) {
+      return LocalDate.ofEpochDay(Math.floorDiv(millis, KeyState.DAY));
+    }
+    return Instant.ofEpochMilli(millis).atZone(zone).toLocalDate();
+  }
+
+  /** The flat rate over the key's observed history in the ring: what a uniform key would do per hour. */
+  double flatRph() {
+    return historyHours == 0 ? 0 : historyTotal / (double) historyHours;
+  }
+
+  JsonArray daysJson() {
+    JsonArray out = new JsonArray();
+    days.forEach(d -> out.add(d.toString()));
+    return out;
+  }
+
+  JsonArray samplesJson() {
+    JsonArray out = new JsonArray();
+    for (long s : samples) {
+      out.add(s);
+    }
+    return out;
+  }
+}
