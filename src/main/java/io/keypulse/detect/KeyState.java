@@ -87,7 +87,7 @@ final class KeyState {
   SeasonalBaseline baseline(long t, ZoneId zone) {
     long hour = Math.floorDiv(t, HOUR);
     if (baseline == null || baseline.hour() != hour || baselineRevision != signing.revision || baselineZone != zone) {
-      baseline = SeasonalBaseline.of(signing, t, zone);
+      baseline = SeasonalBaseline.of(signing, t, zone, false);
       baselineRevision = signing.revision;
       baselineZone = zone;
     }

@@ -32,9 +32,17 @@ record Observation(EventFacts event, KeyState state, Policy policy, List<Thresho
 
   /** Weekdays and weekends are the key's own when it has business hours, else UTC's. */
   SeasonalBaseline baseline() {
+    return state.baseline(time(), zone());
+  }
+
+  /** The same with the days and samples it was built from, for an alert's evidence. */
+  SeasonalBaseline baselineEvidence() {
+    return SeasonalBaseline.of(state.signing, time(), zone(), true);
+  }
+
+  private ZoneId zone() {
     BusinessHours hours = businessHours();
-    ZoneId zone = hours == null ? ZoneOffset.UTC : hours.zone();
-    return state.baseline(time(), zone);
+    return hours == null ? ZoneOffset.UTC : hours.zone();
   }
 
   int rotationDays() {

@@ -6,9 +6,7 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * What a key usually does at one hour, read from its own signing history (SPEC §5, seasonal
@@ -23,18 +21,27 @@ import java.util.List;
  * <p>For off-hours, the same days say whether the key signed in this hour or the hours on either side
  * of it: an hour next to the key's usual window is judged with the window's edge in mind.
  */
-record SeasonalBaseline(long hour, double expectedRph, String profile, String dayClass, List<LocalDate> days,
+record SeasonalBaseline(long hour, double expectedRph, String profile, String dayClass, int[] days,
                         long[] samples, int daysObserved, int daysUsed, long historyTotal, long historyHours) {
   static final int DAYS = 14;
 
-  static SeasonalBaseline of(SigningHistory h, long t, ZoneId zone) {
+  private static final int[] NO_DAYS = new int[0];
+  private static final long[] NO_SAMPLES = new long[0];
+
+  /**
+   * The baseline at time t. Without {@code evidence} the days and samples are left out: the state
+   * caches this light form, and the arrays are only worth their memory in an alert.
+   */
+  static SeasonalBaseline of(SigningHistory h, long t, ZoneId zone, boolean evidence) {
     long hour = Math.floorDiv(t, SigningHistory.HOUR);
     long first = h.firstHour();
     boolean weekendNow = weekend(hour, zone);
-    List<LocalDate> same = new ArrayList<>();
-    List<LocalDate> all = new ArrayList<>();
+    int[] sameDays = new int[DAYS];
+    int[] allDays = new int[DAYS];
     long[] sameSamples = new long[DAYS];
     long[] allSamples = new long[DAYS];
+    int same = 0;
+    int all = 0;
     int used = 0;
     for (int d = 1; d <= DAYS; d++) {
       long b = hour - 24L * d;
@@ -44,26 +51,27 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
       long sample = Math.max(h.hour(b - 1), h.hour(b));
       used += sample + h.hour(b + 1) > 0 ? 1 : 0;
       LocalDate date = date(b, zone);
-      allSamples[all.size()] = sample;
-      all.add(date);
-      if (weekend(b, zone) == weekendNow) {
-        sameSamples[same.size()] = sample;
-        same.add(date);
+      allSamples[all] = sample;
+      allDays[all++] = (int) date.toEpochDay();
+      if (weekend(date) == weekendNow) {
+        sameSamples[same] = sample;
+        sameDays[same++] = (int) date.toEpochDay();
       }
     }
     long since = Math.max(first, hour - SigningHistory.HOURS + 1);
     long total = h.hours(since, hour - 1);
     long observed = Math.max(0, hour - since);
-    if (all.isEmpty()) {
+    if (all == 0) {
       long lived = Math.max(1, Math.min(168, hour - first));
-      return new SeasonalBaseline(hour, h.hours(hour - 168, hour - 1) / (double) lived, "flat", null, List.of(),
-          new long[0], 0, 0, total, observed);
+      return new SeasonalBaseline(hour, h.hours(hour - 168, hour - 1) / (double) lived, "flat", null, NO_DAYS,
+          NO_SAMPLES, 0, 0, total, observed);
     }
-    boolean byClass = !same.isEmpty();
-    long[] samples = Arrays.copyOf(byClass ? sameSamples : allSamples, byClass ? same.size() : all.size());
+    boolean byClass = same > 0;
+    int n = byClass ? same : all;
+    long[] samples = Arrays.copyOf(byClass ? sameSamples : allSamples, n);
     double expected = upperMedian(samples);
     String profile = "hour_of_day";
-    if (all.size() >= DAYS) {
+    if (all >= DAYS) {
       double weekly = Math.min(allSamples[6], allSamples[13]);
       if (weekly > expected) {
         expected = weekly;
@@ -71,7 +79,8 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
       }
     }
     return new SeasonalBaseline(hour, expected, profile, byClass ? (weekendNow ? "weekend" : "weekday") : "all",
-        byClass ? same : all, samples, all.size(), used, total, observed);
+        evidence ? Arrays.copyOf(byClass ? sameDays : allDays, n) : NO_DAYS, evidence ? samples : NO_SAMPLES, all,
+        used, total, observed);
   }
 
   private static double upperMedian(long[] samples) {
@@ -81,7 +90,11 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
   }
 
   static boolean weekend(long hour, ZoneId zone) {
-    DayOfWeek day = date(hour, zone).getDayOfWeek();
+    return weekend(date(hour, zone));
+  }
+
+  private static boolean weekend(LocalDate date) {
+    DayOfWeek day = date.getDayOfWeek();
     return day == DayOfWeek.SATURDAY || day == DayOfWeek.SUNDAY;
   }
 
@@ -100,7 +113,9 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
 
   JsonArray daysJson() {
     JsonArray out = new JsonArray();
-    days.forEach(d -> out.add(d.toString()));
+    for (int day : days) {
+      out.add(LocalDate.ofEpochDay(day).toString());
+    }
     return out;
   }
 

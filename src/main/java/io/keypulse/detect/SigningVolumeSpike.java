@@ -33,6 +33,7 @@ final class SigningVolumeSpike implements Detector {
       return;
     }
     boolean critical = ratio >= p.signingSpikeCriticalMultiplier();
+    b = o.baselineEvidence();
     double expected = Detector.round(b.expectedRph());
     var evidence = Finding.evidence(expected, trailing,
             Detector.round(Math.max(p.signingSpikeMultiplier() * b.expectedRph(), p.signingSpikeMinCount())),
@@ -62,8 +63,8 @@ final class SigningVolumeSpike implements Detector {
     return switch (b.profile()) {
       case "flat" -> "hourly baseline of the previous 7 days";
       case "hour_of_week" -> "the same hour on the same weekday, 1 and 2 weeks back, and the "
-          + (b.dayClass()) + " median of " + b.days().size() + " days";
-      default -> "upper median of the same hour on " + b.days().size() + " previous "
+          + (b.dayClass()) + " median of " + b.days().length + " days";
+      default -> "upper median of the same hour on " + b.days().length + " previous "
           + ("all".equals(b.dayClass()) ? "days" : b.dayClass() + "s");
     };
   }

@@ -6,20 +6,20 @@ import io.vertx.core.json.JsonObject;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
+import java.util.Arrays;
 
 /**
  * The networks a key's source addresses come from (IPv4 /24, IPv6 /64), each with how many distinct
  * addresses the key was first seen using there lately: a key signing from autoscaled pods shows many
  * addresses in one network, a key with stable addresses shows one or two. At most {@value #LIMIT}
- * networks, the least recently grown forgotten first; a network silent for 14 days starts again.
+ * networks, the least recently grown forgotten first; a network with no new address for 14 days
+ * starts again. Two longs a network: the prefix, then version, address count and last growth hour.
  */
 final class SourceNetworks {
   static final int LIMIT = 8;
   private static final long FORGET_HOURS = 14 * 24;
-  private long[] prefixes = new long[0];
-  private boolean[] v6 = new boolean[0];
-  private short[] addresses = new short[0];
-  private int[] lastNewHour = new int[0];
+  private static final long[] NONE = new long[0];
+  private long[] entries = NONE;
 
   /** A parsed network: the /24 or /64 prefix bits, or null for something that is not an address. */
   record Network(long prefix, boolean v6) {
@@ -52,97 +52,99 @@ final class SourceNetworks {
   /** Distinct addresses lately seen in the network, 0 when the key does not use it. */
   int addresses(Network n, long t) {
     int at = indexOf(n);
-    return at < 0 || hour(t) - lastNewHour[at] > FORGET_HOURS ? 0 : addresses[at];
+    return at < 0 || stale(at, t) ? 0 : addresses(at);
   }
 
   /** Records a source address the key had not seen before. */
   void newAddress(Network n, long t) {
     int at = indexOf(n);
-    int hour = hour(t);
+    long hour = hour(t);
+    int count = 1;
     if (at < 0) {
-      at = prefixes.length < LIMIT ? grow() : oldest();
-      prefixes[at] = n.prefix();
-      v6[at] = n.v6();
-      addresses[at] = 0;
-    } else if (hour - lastNewHour[at] > FORGET_HOURS) {
-      addresses[at] = 0;
+      at = entries.length < 2 * LIMIT ? grow() : oldest();
+      entries[at] = n.prefix();
+    } else {
+      count = stale(at, t) ? 1 : Math.min(0xFFFF, addresses(at) + 1);
+      hour = Math.max(hour, lastHour(at));
     }
-    addresses[at] = (short) Math.min(Short.MAX_VALUE, addresses[at] + 1);
-    lastNewHour[at] = Math.max(lastNewHour[at], hour);
+    entries[at + 1] = (n.v6() ? 1L << 63 : 0) | (long) count << 32 | (hour & 0xFFFFFFFFL);
   }
 
   /** The networks as evidence: [{network, addresses}], busiest first. */
   JsonArray toJson(long t) {
-    JsonArray out = new JsonArray();
-    Integer[] order = new Integer[prefixes.length];
+    Integer[] order = new Integer[entries.length / 2];
     for (int i = 0; i < order.length; i++) {
-      order[i] = i;
+      order[i] = 2 * i;
     }
-    java.util.Arrays.sort(order, (a, b) -> addresses[b] - addresses[a]);
-    for (int i : order) {
-      if (hour(t) - lastNewHour[i] <= FORGET_HOURS) {
-        out.add(new JsonObject().put("network", new Network(prefixes[i], v6[i]).toString())
-            .put("addresses", (int) addresses[i]));
+    Arrays.sort(order, (a, b) -> addresses(b) - addresses(a));
+    JsonArray out = new JsonArray();
+    for (int at : order) {
+      if (!stale(at, t)) {
+        out.add(new JsonObject().put("network", new Network(entries[at], v6(at)).toString())
+            .put("addresses", addresses(at)));
       }
     }
     return out;
   }
 
+  private int addresses(int at) {
+    return (int) (entries[at + 1] >>> 32 & 0xFFFF);
+  }
+
+  private boolean v6(int at) {
+    return entries[at + 1] < 0;
+  }
+
+  private long lastHour(int at) {
+    return entries[at + 1] & 0xFFFFFFFFL;
+  }
+
+  private boolean stale(int at, long t) {
+    return hour(t) - lastHour(at) > FORGET_HOURS;
+  }
+
   private int indexOf(Network n) {
-    for (int i = 0; i < prefixes.length; i++) {
-      if (prefixes[i] == n.prefix() && v6[i] == n.v6()) {
-        return i;
+    for (int at = 0; at < entries.length; at += 2) {
+      if (entries[at] == n.prefix() && v6(at) == n.v6()) {
+        return at;
       }
     }
     return -1;
   }
 
   private int grow() {
-    int n = prefixes.length;
-    prefixes = java.util.Arrays.copyOf(prefixes, n + 1);
-    v6 = java.util.Arrays.copyOf(v6, n + 1);
-    addresses = java.util.Arrays.copyOf(addresses, n + 1);
-    lastNewHour = java.util.Arrays.copyOf(lastNewHour, n + 1);
-    return n;
+    entries = Arrays.copyOf(entries, entries.length + 2);
+    return entries.length - 2;
   }
 
   private int oldest() {
-    int at = 0;
-    for (int i = 1; i < prefixes.length; i++) {
-      at = lastNewHour[i] < lastNewHour[at] ? i : at;
+    int oldest = 0;
+    for (int at = 2; at < entries.length; at += 2) {
+      oldest = lastHour(at) < lastHour(oldest) ? at : oldest;
     }
-    return at;
+    return oldest;
   }
 
-  private static int hour(long t) {
-    return (int) Math.floorDiv(t, KeyState.HOUR);
+  private static long hour(long t) {
+    return Math.max(0, Math.floorDiv(t, KeyState.HOUR));
   }
 
   void write(DataOutput out) throws IOException {
-    out.writeByte(prefixes.length);
-    for (int i = 0; i < prefixes.length; i++) {
-      out.writeLong(prefixes[i]);
-      out.writeBoolean(v6[i]);
-      out.writeShort(addresses[i]);
-      out.writeInt(lastNewHour[i]);
+    out.writeByte(entries.length / 2);
+    for (long v : entries) {
+      out.writeLong(v);
     }
   }
 
   void read(DataInput in) throws IOException {
     int n = in.readUnsignedByte();
-    prefixes = new long[n];
-    v6 = new boolean[n];
-    addresses = new short[n];
-    lastNewHour = new int[n];
-    for (int i = 0; i < n; i++) {
-      prefixes[i] = in.readLong();
-      v6[i] = in.readBoolean();
-      addresses[i] = in.readShort();
-      lastNewHour[i] = in.readInt();
+    entries = n == 0 ? NONE : new long[2 * n];
+    for (int i = 0; i < entries.length; i++) {
+      entries[i] = in.readLong();
     }
   }
 
   int bytes() {
-    return 1 + 15 * prefixes.length;
+    return 1 + 8 * entries.length;
   }
 }
