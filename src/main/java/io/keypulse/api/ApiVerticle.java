@@ -63,6 +63,7 @@ public final class ApiVerticle extends VerticleBase {
         setup.clock(), config.ingest().maxKeyIdLength());
     DetectionRoutes detection = new DetectionRoutes(settings, alerts, keys, setup.detectors(),
         config.ingest().maxKeyIdLength());
+    ExemptionRoutes exemptions = new ExemptionRoutes(settings, config.ingest(), setup.clock());
     Sessions sessions = setup.sessions();
     LiveStreams streams = new LiveStreams(config.live(), events, alerts, setup.liveStreams(), setup.metrics());
     WebhookTargets webhookTargets = new WebhookTargets(vertx, config.webhook().allowedCidrs(), 0);
@@ -107,6 +108,10 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/api/v1/thresholds").handler(auth.required()).handler(detection::createThreshold);
     router.get("/api/v1/thresholds").handler(auth.required()).handler(detection::listThresholds);
     router.delete("/api/v1/thresholds/:id").handler(auth.required()).handler(detection::deleteThreshold);
+    router.post("/api/v1/exceptions").handler(auth.required()).handler(exemptions::create);
+    router.get("/api/v1/exceptions").handler(auth.required()).handler(exemptions::list);
+    router.get("/api/v1/exceptions/:id").handler(auth.required()).handler(exemptions::get);
+    router.delete("/api/v1/exceptions/:id").handler(auth.required()).handler(exemptions::delete);
     router.post("/api/v1/rules").handler(auth.required()).handler(webhooks::createRule);
     router.get("/api/v1/rules").handler(auth.required()).handler(webhooks::listRules);
     router.delete("/api/v1/rules/:id").handler(auth.required()).handler(webhooks::deleteRule);
