@@ -120,15 +120,12 @@ final class DetectionRoutes {
     long id = PartnerRoutes.pathId(ctx, "id");
     JsonObject body = JsonBodies.optionalObject(ctx);
     BodyFields.known(body, List.of("resolution", "note"));
-    Object resolution = body.getValue("resolution");
-    if (resolution != null && !(resolution instanceof String r && RESOLUTIONS.contains(r))) {
-      throw HttpProblem.badRequest("resolution must be one of true_positive, false_positive, benign");
-    }
+    String resolution = resolution(body);
     String note = BodyFields.note(body, "note", 1000);
     if (note != null && resolution == null) {
       throw HttpProblem.badRequest("a note comes with a resolution: true_positive, false_positive or benign");
     }
-    alerts.ack(Caller.of(ctx).partnerId(), id, (String) resolution, note).onSuccess(found -> {
+    alerts.ack(Caller.of(ctx).partnerId(), id, resolution, note).onSuccess(found -> {
       if (found.isEmpty()) {
         ctx.fail(HttpProblem.notFound("no alert " + id));
       } else {
@@ -191,6 +188,14 @@ final class DetectionRoutes {
       throw HttpProblem.badRequest("warn_at_pct must be an integer from 1 to 100");
     }
     return new Threshold(0, partnerId, n.trim(), t, (String) key, th, w, p, null);
+  }
+
+  private static String resolution(JsonObject body) {
+    Object value = body.getValue("resolution");
+    if (value != null && !(value instanceof String r && RESOLUTIONS.contains(r))) {
+      throw HttpProblem.badRequest("resolution must be one of true_positive, false_positive, benign");
+    }
+    return (String) value;
   }
 
   private static Map<String, Object> keySettings(JsonObject body) {
