@@ -189,6 +189,8 @@ function addAlert(a) {
 
 function renderAlert(card, a) {
   card.className = `alert sev-${a.severity} ${a.status}`;
+  // A live repeat re-renders the card: a mute form being filled in must survive it.
+  const muting = card.querySelector(".mute-form");
   card.replaceChildren();
   const head = el("header");
   head.append(badge(a.severity), el("strong", humanize(a.rule)), el("span", a.key_id, "key"),
@@ -201,7 +203,10 @@ function renderAlert(card, a) {
   const ack = el("button", a.status === "acked" ? "Acknowledged" : "Acknowledge", "ack");
   ack.disabled = a.status === "acked";
   ack.addEventListener("click", () => acknowledge(a.id, ack));
-  card.append(head, el("p", a.description), evidence, ack);
+  const actions = el("div", null, "actions");
+  actions.append(ack, muteButton(a, card));
+  card.append(head, el("p", a.description), evidence, actions);
+  if (muting) card.append(muting);
 }
 
 async function acknowledge(id, button) {

@@ -9,6 +9,7 @@ import io.keypulse.db.Pools;
 import io.keypulse.delivery.DeliveryLog;
 import io.keypulse.delivery.WebhookTargets;
 import io.keypulse.detect.AlertQueries;
+import io.keypulse.detect.DetectorReport;
 import io.keypulse.detect.PartnerSettingsStore;
 import io.keypulse.detect.Policy;
 import io.keypulse.live.Dashboard;
@@ -63,6 +64,8 @@ public final class ApiVerticle extends VerticleBase {
         setup.clock(), config.ingest().maxKeyIdLength());
     DetectionRoutes detection = new DetectionRoutes(settings, alerts, keys, setup.detectors(),
         config.ingest().maxKeyIdLength());
+    ExemptionRoutes exemptions = new ExemptionRoutes(settings, config.ingest(), setup.clock());
+    DetectorRoutes detectors = new DetectorRoutes(new DetectorReport(pool, settings));
     Sessions sessions = setup.sessions();
     LiveStreams streams = new LiveStreams(config.live(), events, alerts, setup.liveStreams(), setup.metrics());
     WebhookTargets webhookTargets = new WebhookTargets(vertx, config.webhook().allowedCidrs(), 0);
@@ -107,6 +110,11 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/api/v1/thresholds").handler(auth.required()).handler(detection::createThreshold);
     router.get("/api/v1/thresholds").handler(auth.required()).handler(detection::listThresholds);
     router.delete("/api/v1/thresholds/:id").handler(auth.required()).handler(detection::deleteThreshold);
+    router.post("/api/v1/exceptions").handler(auth.required()).handler(exemptions::create);
+    router.get("/api/v1/exceptions").handler(auth.required()).handler(exemptions::list);
+    router.get("/api/v1/exceptions/:id").handler(auth.required()).handler(exemptions::get);
+    router.delete("/api/v1/exceptions/:id").handler(auth.required()).handler(exemptions::delete);
+    router.get("/api/v1/detectors").handler(auth.required()).handler(detectors::list);
     router.post("/api/v1/rules").handler(auth.required()).handler(webhooks::createRule);
     router.get("/api/v1/rules").handler(auth.required()).handler(webhooks::listRules);
     router.delete("/api/v1/rules/:id").handler(auth.required()).handler(webhooks::deleteRule);

@@ -15,6 +15,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -23,6 +24,7 @@ final class DetectionRoutes {
   private static final Set<String> WINDOWS = Set.of("1h", "24h", "7d");
   private static final Set<String> ALERT_SEVERITIES = Set.of("warning", "critical");
   private static final Set<String> ALERT_STATUSES = Set.of("open", "acked");
+  private static final Set<String> RESOLUTIONS = Set.of("true_positive", "false_positive", "benign");
 
   private final PartnerSettingsStore settings;
   private final AlertQueries alerts;
@@ -113,9 +115,17 @@ final class DetectionRoutes {
         .onFailure(ctx::fail);
   }
 
+  /** The body is optional: none (or {}) acks; {resolution, note?} also gives the partner's verdict. */
   void ackAlert(RoutingContext ctx) {
     long id = PartnerRoutes.pathId(ctx, "id");
-    alerts.ack(Caller.of(ctx).partnerId(), id).onSuccess(found -> {
+    JsonObject body = JsonBodies.optionalObject(ctx);
+    BodyFields.known(body, List.of("resolution", "note"));
+    String resolution = resolution(body);
+    String note = BodyFields.note(body, "note", 1000);
+    if (note != null && resolution == null) {
+      throw HttpProblem.badRequest("a note comes with a resolution: true_positive, false_positive or benign");
+    }
+    alerts.ack(Caller.of(ctx).partnerId(), id, resolution, note).onSuccess(found -> {
       if (found.isEmpty()) {
         ctx.fail(HttpProblem.notFound("no alert " + id));
       } else {
@@ -178,6 +188,14 @@ final class DetectionRoutes {
       throw HttpProblem.badRequest("warn_at_pct must be an integer from 1 to 100");
     }
     return new Threshold(0, partnerId, n.trim(), t, (String) key, th, w, p, null);
+  }
+
+  private static String resolution(JsonObject body) {
+    Object value = body.getValue("resolution");
+    if (value != null && !(value instanceof String r && RESOLUTIONS.contains(r))) {
+      throw HttpProblem.badRequest("resolution must be one of true_positive, false_positive, benign");
+    }
+    return (String) value;
   }
 
   private static Map<String, Object> keySettings(JsonObject body) {

@@ -11,12 +11,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** A partner's alert history: newest first, cursor on id; and acknowledging an alert. */
+/** A partner's alert history: newest first, cursor on id; and acknowledging an alert, with a verdict. */
 public final class AlertQueries {
   private static final String COLUMNS = "id, key_id, rule, kind, severity, description, evidence, status, repeat_count, "
-      + "event_id, triggered_at, created_at, acked_at, escalated_from";
-  private static final String ACK = "UPDATE alerts SET status = 'acked', acked_at = coalesce(acked_at, now()) "
-      + "WHERE id = $1 AND partner_id = $2 RETURNING " + COLUMNS;
+      + "event_id, triggered_at, created_at, acked_at, escalated_from, resolution, note, resolved_at";
+  /** An ack without a verdict keeps the one given before; a verdict replaces resolution and note together. */
+  private static final String ACK = """
+      UPDATE alerts SET status = 'acked', acked_at = coalesce(acked_at, now()),
+        resolution = coalesce($3::text, resolution),
+        note = CASE WHEN $3::text IS NULL THEN note ELSE $4::text END,
+        resolved_at = CASE WHEN $3::text IS NULL THEN resolved_at ELSE now() END
+      WHERE id = $1 AND partner_id = $2 RETURNING\s""" + COLUMNS;
 
   private static final String AFTER =
       "SELECT " + COLUMNS + " FROM alerts WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3";
@@ -44,9 +49,12 @@ public final class AlertQueries {
         .page(pool, f.beforeId(), f.limit(), AlertQueries::json, a -> a.getLong("id"));
   }
 
-  /** Empty when the partner has no such alert. */
-  public Future<Optional<JsonObject>> ack(String partnerId, long id) {
-    return pool.preparedQuery(ACK).execute(Tuple.of(id, partnerId))
+  /**
+   * Empty when the partner has no such alert. resolution (true_positive, false_positive, benign)
+   * and note may be null: an ack without a verdict.
+   */
+  public Future<Optional<JsonObject>> ack(String partnerId, long id, String resolution, String note) {
+    return pool.preparedQuery(ACK).execute(Tuple.of(id, partnerId, resolution, note))
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(json(rows.iterator().next())));
   }
 
@@ -83,7 +91,10 @@ public final class AlertQueries {
         .put("event_id", r.getLong("event_id"))
         .put("triggered_at", iso(r, "triggered_at"))
         .put("created_at", iso(r, "created_at"))
-        .put("acked_at", iso(r, "acked_at"));
+        .put("acked_at", iso(r, "acked_at"))
+        .put("resolution", r.getString("resolution"))
+        .put("note", r.getString("note"))
+        .put("resolved_at", iso(r, "resolved_at"));
   }
 
   private static String iso(Row r, String column) {

@@ -216,9 +216,19 @@ public final class DetectorVerticle extends VerticleBase {
     return new Detection(alerts.size(), score, committed);
   }
 
-  /** The partner's exceptions as the detectors ask them. */
+  /** The partner's exceptions as the detectors ask them: the first that matches, by event time. */
   private static Mutes mutes(PartnerSettings s) {
-    return Mutes.NONE;
+    if (s.exemptions().isEmpty()) {
+      return Mutes.NONE;
+    }
+    return (rule, e) -> {
+      for (Exemption x : s.exemptions()) {
+        if (x.matches(rule, e.keyId(), e.sourceIp(), e.actor(), e.occurredAt())) {
+          return x.id();
+        }
+      }
+      return null;
+    };
   }
 
   private Future<ProvisionVerdict> provision(ProvisionCheck check) {

@@ -8,7 +8,7 @@ import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The policies and thresholds tables. */
+/** The policies and thresholds tables; exemptions through their own store. */
 public final class PartnerSettingsStore {
   private static final String OVERRIDES = "SELECT policy FROM policies WHERE partner_id = $1";
   private static final String SAVE = """
@@ -29,19 +29,26 @@ public final class PartnerSettingsStore {
 
   private final Pool pool;
   private final Policy defaults;
+  private final ExemptionStore exemptions;
 
   public PartnerSettingsStore(Pool pool, Policy defaults) {
     this.pool = pool;
     this.defaults = defaults;
+    this.exemptions = new ExemptionStore(pool);
   }
 
   public Policy defaults() {
     return defaults;
   }
 
+  public ExemptionStore exemptions() {
+    return exemptions;
+  }
+
   public Future<PartnerSettings> load(String partnerId) {
-    return overrides(partnerId).compose(overrides -> thresholds(partnerId)
-        .map(thresholds -> new PartnerSettings(PolicyJson.effective(defaults, overrides), thresholds)));
+    return Future.all(overrides(partnerId), thresholds(partnerId), exemptions.active(partnerId))
+        .map(all -> new PartnerSettings(PolicyJson.effective(defaults, all.resultAt(0)), all.resultAt(1),
+            all.resultAt(2)));
   }
 
   /** The fields this partner changed (empty: all defaults). */

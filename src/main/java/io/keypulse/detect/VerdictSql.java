@@ -91,7 +91,8 @@ final class VerdictSql {
         at.add(v.triggeredAt().atOffset(ZoneOffset.UTC));
       }
     }
-    return ids.isEmpty() ? null : Tuple.of(ids.toArray(Long[]::new), at.toArray(OffsetDateTime[]::new));
+    return ids.isEmpty() ? null
+        : Tuple.tuple().addArrayOfLong(ids.toArray(Long[]::new)).addArrayOfOffsetDateTime(at.toArray(OffsetDateTime[]::new));
   }
 
   static Tuple scores(List<Verdict> batch) {

@@ -60,6 +60,9 @@ public final class LivePublisher extends VerticleBase {
         .put("event_id", a.eventId())
         .put("triggered_at", Times.iso(a.triggeredAt()))
         .put("created_at", Times.iso(a.createdAt()))
-        .put("acked_at", null);
+        .put("acked_at", null)
+        .put("resolution", null)
+        .put("note", null)
+        .put("resolved_at", null);
   }
 }

@@ -27,7 +27,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The dashboard in headless Chromium against a real node: sign in with a key, watch events and
- * alerts arrive, acknowledge one. Leaves target/dashboard.png (and, when -Dkeypulse.screenshot
+ * alerts arrive, acknowledge one, mute one. Leaves target/dashboard.png (and, when -Dkeypulse.screenshot
  * names a file, a copy there: scripts/screenshot uses it for the README's picture).
  */
 @DisplayName("The dashboard, in a real browser")
@@ -90,6 +90,52 @@ class DashboardBrowserTest extends NodeTest {
     } finally {
       browser.manage().window().setSize(new Dimension(1280, 800));
     }
+  }
+
+  @Test
+  @DisplayName("Mute like this… prefills the alert's rule, key and IP, shows a refusal inline, and creates the exception")
+  void muteLikeThis() {
+    Partner p = api.register("Muting Custody");
+    api.put("/api/v1/policies", new JsonObject().put("new_source_min_history", 1), key(p.apiKey()));
+    ingest(p, new JsonObject().put("event_type", "key_accessed").put("key_id", "vault-7").put("source_ip", "10.0.0.1"));
+    ingest(p, new JsonObject().put("event_type", "key_accessed").put("key_id", "vault-7").put("source_ip", "10.9.9.9"));
+    freshPage();
+    browser.findElement(By.id("api-key")).sendKeys(p.apiKey());
+    browser.findElement(By.id("connect")).click();
+    new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.textToBe(By.id("status"), "Live"));
+    WebElement card = within(Duration.ofSeconds(10), By.cssSelector(".alert.sev-warning"));
+    assertThat(card.getText()).contains("New source ip", "vault-7");
+
+    card.findElement(By.cssSelector("button.mute")).click();
+    WebElement form = within(TWO_SECONDS, By.cssSelector(".alert .mute-form"));
+    assertThat(form.findElement(By.name("key_only")).isSelected()).isTrue();
+    WebElement cidr = form.findElement(By.name("source_ip_cidr"));
+    assertThat(cidr.getAttribute("value")).isEqualTo("10.9.9.9");
+    cidr.clear();
+    cidr.sendKeys("10.9.0.0/33");
+    form.findElement(By.name("reason")).sendKeys("office VPN exit");
+    form.findElement(By.name("hours")).sendKeys("24");
+    form.findElement(By.cssSelector("button.mute-save")).click();
+    new WebDriverWait(browser, Duration.ofSeconds(5)).until(ExpectedConditions.textToBePresentInElementLocated(
+        By.cssSelector(".mute-result.error"), "prefix must be 0 to 32"));
+    assertThat(api.get("/api/v1/exceptions", key(p.apiKey())).json().getInteger("count")).isZero();
+
+    cidr.clear();
+    cidr.sendKeys("10.9.0.0/16");
+    form.findElement(By.cssSelector("button.mute-save")).click();
+    new WebDriverWait(browser, Duration.ofSeconds(5)).until(ExpectedConditions.textToBePresentInElementLocated(
+        By.cssSelector(".mute-result.ok"), "Muted: exception"));
+    var listed = api.get("/api/v1/exceptions", key(p.apiKey())).json();
+    assertThat(listed.getInteger("count")).isEqualTo(1);
+    JsonObject exception = listed.getJsonArray("exceptions").getJsonObject(0);
+    assertThat(exception.getString("rule")).isEqualTo("new_source_ip");
+    assertThat(exception.getString("key_id")).isEqualTo("vault-7");
+    assertThat(exception.getString("source_ip_cidr")).isEqualTo("10.9.0.0/16");
+    assertThat(exception.getValue("actor")).isNull();
+    assertThat(exception.getString("reason")).isEqualTo("office VPN exit");
+    assertThat(Instant.parse(exception.getString("expires_at")))
+        .isBetween(Instant.now().plus(23, ChronoUnit.HOURS), Instant.now().plus(25, ChronoUnit.HOURS));
+    assertThat(form.getText()).contains("Muted: exception " + exception.getLong("id"));
   }
 
   @Test
