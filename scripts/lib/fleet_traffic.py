@@ -30,10 +30,10 @@ alert. Bars: recall >= 0.98, <= 1 false alert per 100,000 normal events, 0 near-
 exits 1 when one is missed.
 
 Time. The period ends at the last whole hour before now. Its phase in the week is set by
---shift-hours (default: drawn from the seed): the period ends at hour H of the week (0 = Monday
-00:00) of the bench calendar, which is real UTC moved by whole hours; key time zones are offsets
-from that calendar. So a seed gives the same traffic whatever hour the benchmark starts (only
-shifted by whole hours in real time), and the output names the seed and shift that reproduce it.
+--shift-hours (default: drawn from the seed): the period ends at hour H of the real UTC week (0 =
+Monday 00:00), the latest such hour before now; key time zones are offsets from UTC, so a key's
+weekend is a real weekend. So a seed gives the same traffic whatever hour the benchmark starts
+(only moved by whole weeks), and the output names the seed and shift that reproduce it.
 
 Usage: fleet_traffic.py BASE_URL [--seed N] [--keys N] [--days N] [--shift-hours H]
        fleet_traffic.py --dry-run [...]   (generate and check the traffic, print its shape, send nothing)
@@ -97,9 +97,13 @@ class Fleet:
         self.rnd = random.Random(seed)
         drawn = self.rnd.randrange(168)        # always drawn, so --shift-hours changes nothing else
         self.shift = drawn if shift is None else shift % 168
-        self.end, self.days, self.start = end, days, end - days * DAY
+        # Local calendars are the real one (a key's weekend is its zone's real Saturday and Sunday);
+        # the period ends at hour `shift` of the real week, up to a week before now.
         real_how = (int(end // HOUR) + 72) % 168   # 1970-01-01 was a Thursday: hour 72 of its week
-        self.delta = ((self.shift - real_how) % 168) * HOUR
+        self.back = ((real_how - self.shift) % 168) * HOUR
+        end = int(end // HOUR) * HOUR - self.back
+        self.end, self.days, self.start = end, days, end - days * DAY
+        self.delta = 0
         self.keys = []
         self.injections = []  # [rule, key_id or None, t, events, note]
         self.near = []        # [kind, key_id, t, events, note]
@@ -698,8 +702,8 @@ def main():
     injected = sum(1 for _, tag, _ in events if tag == "inj")
     near_events = sum(n[3] for n in fleet.near)
     normal = len(events) - injected
-    print(f"fleet traffic: seed {args.seed}, shift {fleet.shift} h: {args.days} days ending {fleet.describe_end()} of the "
-          f"bench calendar (= real UTC {'+' if fleet.delta >= 0 else ''}{fleet.delta // HOUR} h); "
+    print(f"fleet traffic: seed {args.seed}, shift {fleet.shift} h: {args.days} days ending {fleet.describe_end()} UTC, "
+          f"{fleet.back // HOUR} h before now; "
           f"reproduce with --seed {args.seed} --shift-hours {fleet.shift}")
     print(f"{sum(kinds[k] for k in kinds if k not in ('burst', 'stale'))} fleet keys "
           + ", ".join(f"{kind} {kinds[kind]} ({by_kind[kind]} ev)" for kind in

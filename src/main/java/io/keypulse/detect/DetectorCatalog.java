@@ -17,10 +17,11 @@ public final class DetectorCatalog {
       new Entry("signing_volume_spike", "Signings in the trailing hour far above what this key normally does at "
           + "this time.", List.of("signing_spike_multiplier", "signing_spike_critical_multiplier",
           "signing_spike_min_count", "learning_hours", SUPPRESSION)),
-      new Entry("off_hours_signing", "A signing in an hour this key rarely signs in, or outside its business hours.",
+      new Entry("off_hours_signing", "A signing at an hour of the day this key does not use, or outside its business hours.",
           List.of("off_hours_max_share_pct", "off_hours_min_history", "business_hours", "learning_hours", SUPPRESSION)),
-      new Entry("new_source_ip", "An access, export or signing from an IP never seen for the key.",
-          List.of("new_source_min_history", SUPPRESSION)),
+      new Entry("new_source_ip", "An access, export or signing from an IP never seen for the key, outside the "
+          + "networks where it churns through addresses.",
+          List.of("new_source_min_history", "new_source_network_churn", SUPPRESSION)),
       new Entry("new_actor", "An access, export or signing by an actor never seen for the key.",
           List.of("new_source_min_history", SUPPRESSION)),
       new Entry("unauthorized_deletion", "A deletion by an unknown actor, or of a key that signed in the last 24 h.",

@@ -16,7 +16,10 @@ import java.util.Arrays;
  * from days of the same kind (weekdays or weekends, in the key's business-hours zone, else UTC):
  * one past spike among three or more days cannot raise it. With two weeks observed, the same hour on
  * the same weekday one and two weeks back may raise it (never lower it): the smaller of those two, so
- * that again one spike does not count. Without any sample yet, the flat rate of the last 7 days.
+ * that again one spike does not count. A day counts once the key was observed through both hours
+ * (its first hour is partial). Without any such day yet, the flat rate of the last 7 days, but never
+ * below the busiest hour the key has had: on its second night a nightly batch is not a spike against
+ * its own daily average.
  *
  * <p>For off-hours, the same days say whether the key signed in this hour or the hours on either side
  * of it: an hour next to the key's usual window is judged with the window's edge in mind.
@@ -45,7 +48,7 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
     int used = 0;
     for (int d = 1; d <= DAYS; d++) {
       long b = hour - 24L * d;
-      if (b < first || !h.holds(b)) {
+      if (b - 1 < first || !h.holds(b - 1)) {
         break;
       }
       long sample = Math.max(h.hour(b - 1), h.hour(b));
@@ -63,8 +66,8 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
     long observed = Math.max(0, hour - since);
     if (all == 0) {
       long lived = Math.max(1, Math.min(168, hour - first));
-      return new SeasonalBaseline(hour, h.hours(hour - 168, hour - 1) / (double) lived, "flat", null, NO_DAYS,
-          NO_SAMPLES, 0, 0, total, observed);
+      double flat = Math.max(h.hours(hour - 168, hour - 1) / (double) lived, h.busiest(hour - 168, hour - 1));
+      return new SeasonalBaseline(hour, flat, "flat", null, NO_DAYS, NO_SAMPLES, 0, 0, total, observed);
     }
     boolean byClass = same > 0;
     int n = byClass ? same : all;

@@ -134,6 +134,15 @@ final class SigningHistory {
     return total;
   }
 
+  /** The most signings any one hour of first..last held. */
+  long busiest(long first, long last) {
+    long most = 0;
+    for (long h = Math.max(first, currentHour - HOURS + 1); h <= Math.min(last, currentHour); h++) {
+      most = Math.max(most, hour(h));
+    }
+    return most;
+  }
+
   /** The first whole hour the key was seen signing in (its first hour may be partial). */
   long firstHour() {
     return Math.floorDiv(firstSignAt, HOUR);
