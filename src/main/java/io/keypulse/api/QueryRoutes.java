@@ -51,7 +51,7 @@ final class QueryRoutes {
     return settings.overrides(partnerId).map(overrides -> {
       Policy p = PolicyJson.effective(settings.defaults(), overrides);
       return new KeyQueries.Defaults(p.rotationPolicyDays(), Duration.ofHours(p.learningHours()),
-          p.newSourceMinHistory());
+          p.newSourceMinHistory(), Duration.ofHours(p.newSourceLearningHours()));
     });
   }
 

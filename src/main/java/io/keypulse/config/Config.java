@@ -41,7 +41,7 @@ public record Config(
 
   public record Detect(int rotationPolicyDays, int learningHours, double signingSpikeMultiplier,
                        double signingSpikeCriticalMultiplier, int signingSpikeMinCount, double offHoursMaxSharePct,
-                       int offHoursMinHistory, int newSourceMinHistory, int newSourceNetworkChurn,
+                       int offHoursMinHistory, int newSourceMinHistory, int newSourceNetworkChurn, int newSourceLearningHours,
                        double provisioningSpikeMultiplier,
                        int provisioningSpikeMinCount, int suppressionMinutes, int shardsPerNode, int checkpointSeconds,
                        int idleEvictMinutes, int replyTimeoutMs) {}

@@ -129,7 +129,7 @@ public final class ConfigLoader {
             s.decimal("detect.signing_spike_multiplier"), s.decimal("detect.signing_spike_critical_multiplier"),
             s.integer("detect.signing_spike_min_count"), s.decimal("detect.off_hours_max_share_pct"),
             s.integer("detect.off_hours_min_history"), s.integer("detect.new_source_min_history"),
-            s.integer("detect.new_source_network_churn"),
+            s.integer("detect.new_source_network_churn"), s.integer("detect.new_source_learning_hours"),
             s.decimal("detect.provisioning_spike_multiplier"), s.integer("detect.provisioning_spike_min_count"),
             s.integer("detect.suppression_minutes"), s.integer("detect.shards_per_node"),
             s.integer("detect.checkpoint_seconds"), s.integer("detect.idle_evict_minutes"),

@@ -21,9 +21,9 @@ public final class DetectorCatalog {
           List.of("off_hours_max_share_pct", "off_hours_min_history", "business_hours", "learning_hours", SUPPRESSION)),
       new Entry("new_source_ip", "An access, export or signing from an IP never seen for the key, outside the "
           + "networks where it churns through addresses.",
-          List.of("new_source_min_history", "new_source_network_churn", SUPPRESSION)),
+          List.of("new_source_min_history", "new_source_learning_hours", "new_source_network_churn", SUPPRESSION)),
       new Entry("new_actor", "An access, export or signing by an actor never seen for the key.",
-          List.of("new_source_min_history", SUPPRESSION)),
+          List.of("new_source_min_history", "new_source_learning_hours", SUPPRESSION)),
       new Entry("unauthorized_deletion", "A deletion by an unknown actor, or of a key that signed in the last 24 h.",
           List.of(SUPPRESSION)),
       new Entry("provisioning_spike", "Key creations in the trailing hour far above the partner's usual rate.",

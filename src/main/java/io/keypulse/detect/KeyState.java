@@ -23,6 +23,9 @@ final class KeyState {
   long eventCount;
   long firstEventAt = NEVER;
   long lastEventAt = NEVER;
+  /** The span of the key's accesses, exports and signings: what new-source detection learns from. */
+  long firstUsedAt = NEVER;
+  long lastUsedAt = NEVER;
   SigningHistory signing;
   final RecentSet ips = new RecentSet(SEEN_LIMIT);
   final RecentSet actors = new RecentSet(SEEN_LIMIT);
@@ -79,6 +82,12 @@ final class KeyState {
     return signing == null || signing.lastSignAt - signing.firstSignAt < policy.learningMillis();
   }
 
+  /** New IPs and actors are judged once the key has enough events and a long enough span of use. */
+  boolean sourcesLearning(Policy policy, long historyEvents) {
+    return historyEvents < policy.newSourceMinHistory() || firstUsedAt == NEVER
+        || lastUsedAt - firstUsedAt < policy.newSourceLearningHours() * HOUR;
+  }
+
   long lastSignAt() {
     return signing == null ? NEVER : signing.lastSignAt;
   }
@@ -101,6 +110,10 @@ final class KeyState {
     eventCount++;
     firstEventAt = firstEventAt == NEVER ? t : Math.min(firstEventAt, t);
     lastEventAt = Math.max(lastEventAt, t);
+    if (NewSource.WATCHED.contains(String.valueOf(e.canonicalType()))) {
+      firstUsedAt = firstUsedAt == NEVER ? t : Math.min(firstUsedAt, t);
+      lastUsedAt = Math.max(lastUsedAt, t);
+    }
     switch (String.valueOf(e.canonicalType())) {
       case "sign" -> {
         if (signing == null) {

@@ -24,8 +24,8 @@ final class KeyStateCodec {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(s.bytes() + 64);
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       out.writeByte(VERSION);
-      for (long v : new long[] {s.lastEventId, s.eventCount, s.firstEventAt, s.lastEventAt, s.createdAt, s.deletedAt,
-          s.lastRotatedAt, s.rotationAlertedAt}) {
+      for (long v : new long[] {s.lastEventId, s.eventCount, s.firstEventAt, s.lastEventAt, s.firstUsedAt, s.lastUsedAt,
+          s.createdAt, s.deletedAt, s.lastRotatedAt, s.rotationAlertedAt}) {
         out.writeLong(v);
       }
       out.writeBoolean(s.signing != null);
@@ -62,6 +62,8 @@ final class KeyStateCodec {
       s.eventCount = in.readLong();
       s.firstEventAt = in.readLong();
       s.lastEventAt = in.readLong();
+      s.firstUsedAt = in.readLong();
+      s.lastUsedAt = in.readLong();
       s.createdAt = in.readLong();
       s.deletedAt = in.readLong();
       s.lastRotatedAt = in.readLong();
@@ -89,6 +91,9 @@ final class KeyStateCodec {
     s.eventCount = in.readLong();
     s.firstEventAt = in.readLong();
     s.lastEventAt = in.readLong();
+    // The first format kept no span of use: its event span stands in, as it did for learning then.
+    s.firstUsedAt = s.firstEventAt;
+    s.lastUsedAt = s.lastEventAt;
     in.readLong();
     long lastSignAt = in.readLong();
     s.createdAt = in.readLong();

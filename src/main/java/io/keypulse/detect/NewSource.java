@@ -5,13 +5,14 @@ import java.util.Set;
 
 /**
  * new_source_ip / new_actor: an access, export or signing from an IP (or by an actor) never seen
- * for the key, once the key has 20 events of history. An export from a new IP is critical. A new
+ * for the key, once the key has 20 events of history and its accesses, exports and signings span
+ * 24 hours (so its first day shows what is usual for it). An export from a new IP is critical. A new
  * IP inside a network where the key already churns through addresses (new_source_network_churn
  * distinct ones, e.g. autoscaled pods in one /24) is expected; outside every such network it is new.
  * Actors stay exact: a pattern such as svc-signer-&lt;n&gt; cannot be told from an impostor's name.
  */
 final class NewSource implements Detector {
-  private static final Set<String> WATCHED = Set.of("access", "export", "sign");
+  static final Set<String> WATCHED = Set.of("access", "export", "sign");
   private final boolean ip;
 
   private NewSource(boolean ip) {
@@ -31,7 +32,7 @@ final class NewSource implements Detector {
     String value = ip ? o.event().sourceIp() : o.event().actor();
     boolean known = ip ? o.ipKnown() : o.actorKnown();
     if (value == null || known || !WATCHED.contains(String.valueOf(o.event().canonicalType()))
-        || o.historyBefore() < o.policy().newSourceMinHistory()) {
+        || o.state().sourcesLearning(o.policy(), o.historyBefore())) {
       return;
     }
     boolean export = o.is("export");

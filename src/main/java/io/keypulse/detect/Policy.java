@@ -8,12 +8,12 @@ import io.keypulse.config.Config;
  */
 public record Policy(double signingSpikeMultiplier, double signingSpikeCriticalMultiplier, int signingSpikeMinCount,
                      double offHoursMaxSharePct, int offHoursMinHistory, int newSourceMinHistory,
-                     int newSourceNetworkChurn, double provisioningSpikeMultiplier, int provisioningSpikeMinCount,
+                     int newSourceNetworkChurn, int newSourceLearningHours, double provisioningSpikeMultiplier, int provisioningSpikeMinCount,
                      int rotationPolicyDays, int suppressionMinutes, int learningHours, BusinessHours businessHours) {
 
   public static Policy defaults(Config.Detect d) {
     return new Policy(d.signingSpikeMultiplier(), d.signingSpikeCriticalMultiplier(), d.signingSpikeMinCount(),
-        d.offHoursMaxSharePct(), d.offHoursMinHistory(), d.newSourceMinHistory(), d.newSourceNetworkChurn(),
+        d.offHoursMaxSharePct(), d.offHoursMinHistory(), d.newSourceMinHistory(), d.newSourceNetworkChurn(), d.newSourceLearningHours(),
         d.provisioningSpikeMultiplier(), d.provisioningSpikeMinCount(), d.rotationPolicyDays(), d.suppressionMinutes(),
         d.learningHours(), null);
   }

@@ -20,6 +20,7 @@ public final class PolicyJson {
     integer("off_hours_min_history", 1, 10_000_000);
     integer("new_source_min_history", 0, 10_000_000);
     integer("new_source_network_churn", 2, 65_535);
+    integer("new_source_learning_hours", 0, 720);
     decimal("provisioning_spike_multiplier", 1.1, 1000);
     integer("provisioning_spike_min_count", 1, 1_000_000);
     integer("rotation_policy_days", 1, 3650);
@@ -64,6 +65,7 @@ public final class PolicyJson {
         .put("off_hours_min_history", p.offHoursMinHistory())
         .put("new_source_min_history", p.newSourceMinHistory())
         .put("new_source_network_churn", p.newSourceNetworkChurn())
+        .put("new_source_learning_hours", p.newSourceLearningHours())
         .put("provisioning_spike_multiplier", p.provisioningSpikeMultiplier())
         .put("provisioning_spike_min_count", p.provisioningSpikeMinCount())
         .put("rotation_policy_days", p.rotationPolicyDays())
@@ -77,7 +79,7 @@ public final class PolicyJson {
     return new Policy(j.getDouble("signing_spike_multiplier"), j.getDouble("signing_spike_critical_multiplier"),
         j.getInteger("signing_spike_min_count"), j.getDouble("off_hours_max_share_pct"),
         j.getInteger("off_hours_min_history"), j.getInteger("new_source_min_history"),
-        j.getInteger("new_source_network_churn"),
+        j.getInteger("new_source_network_churn"), j.getInteger("new_source_learning_hours"),
         j.getDouble("provisioning_spike_multiplier"), j.getInteger("provisioning_spike_min_count"),
         j.getInteger("rotation_policy_days"), j.getInteger("suppression_minutes"), j.getInteger("learning_hours"),
         hours == null ? null : BusinessHours.parse(hours));

@@ -14,7 +14,9 @@ import java.util.Arrays;
  * clock hours the trailing window spans on that day, so that a window starting a little early or a
  * batch drifting across the hour reads as usual. The expectation is the upper median of the samples
  * from days of the same kind (weekdays or weekends, in the key's business-hours zone, else UTC):
- * one past spike among three or more days cannot raise it. With two weeks observed, the same hour on
+ * one past spike among three or more days cannot raise it. With fewer than three days of the kind,
+ * never below the median of all days: two days say little, and a key in Tokyo starts its Monday on
+ * a UTC Sunday. With two weeks observed, the same hour on
  * the same weekday one and two weeks back may raise it (never lower it): the smaller of those two, so
  * that again one spike does not count. A day counts once the key was observed through both hours
  * (its first hour is partial). Without any such day yet, the flat rate of the last 7 days, but never
@@ -73,6 +75,10 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
     int n = byClass ? same : all;
     long[] samples = Arrays.copyOf(byClass ? sameSamples : allSamples, n);
     double expected = upperMedian(samples);
+    if (byClass && n < 3 && n < all) {
+      // Two days of a kind say little, and the key's week may not be UTC's: never below all days.
+      expected = Math.max(expected, upperMedian(Arrays.copyOf(allSamples, all)));
+    }
     String profile = "hour_of_day";
     if (all >= DAYS) {
       double weekly = Math.min(allSamples[6], allSamples[13]);

@@ -43,6 +43,8 @@ final class EventWriter {
                max(occurred_at) FILTER (WHERE canonical_type = 'rotate') AS rotated_at,
                min(occurred_at) FILTER (WHERE canonical_type = 'sign') AS first_signed_at,
                max(occurred_at) FILTER (WHERE canonical_type = 'sign') AS last_signed_at,
+               min(occurred_at) FILTER (WHERE canonical_type IN ('access', 'export', 'sign')) AS first_used_at,
+               max(occurred_at) FILTER (WHERE canonical_type IN ('access', 'export', 'sign')) AS last_used_at,
                (array_agg(details->>'name' ORDER BY id DESC)
                   FILTER (WHERE canonical_type = 'create' AND details->>'name' IS NOT NULL))[1] AS name,
                (array_agg(details->>'key_type' ORDER BY id DESC)
@@ -52,9 +54,9 @@ final class EventWriter {
       upserted AS (
         INSERT INTO keys AS k (partner_id, key_id, name, key_type, event_count, first_event_at, last_activity,
                                created_event_at, deleted_event_at, last_rotated, first_signed_at, last_signed_at,
-                               last_event_id, last_commit_at)
+                               first_used_at, last_used_at, last_event_id, last_commit_at)
         SELECT partner_id, key_id, name, key_type, events, first_at, last_at, created_at, deleted_at, rotated_at,
-               first_signed_at, last_signed_at, last_id, statement_timestamp()
+               first_signed_at, last_signed_at, first_used_at, last_used_at, last_id, statement_timestamp()
         FROM per_key ORDER BY partner_id, key_id
         ON CONFLICT (partner_id, key_id) DO UPDATE SET
           name = coalesce(excluded.name, k.name),
@@ -67,6 +69,8 @@ final class EventWriter {
           last_rotated = greatest(k.last_rotated, excluded.last_rotated),
           first_signed_at = least(k.first_signed_at, excluded.first_signed_at),
           last_signed_at = greatest(k.last_signed_at, excluded.last_signed_at),
+          first_used_at = least(k.first_used_at, excluded.first_used_at),
+          last_used_at = greatest(k.last_used_at, excluded.last_used_at),
           last_event_id = greatest(k.last_event_id, excluded.last_event_id),
           prior_event_id = k.last_event_id,
           last_commit_at = excluded.last_commit_at

@@ -17,18 +17,21 @@ import java.util.Optional;
 public final class KeyQueries {
   private static final String LIST = """
       SELECT id, key_id, name, key_type, event_count, first_event_at, last_activity, created_event_at,
-             deleted_event_at, last_rotated, rotation_policy_days, business_hours, first_signed_at, last_signed_at
+             deleted_event_at, last_rotated, rotation_policy_days, business_hours, first_signed_at, last_signed_at,
+             first_used_at, last_used_at
       FROM keys WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3
       """;
 
   private static final String ONE = """
       SELECT id, key_id, name, key_type, event_count, first_event_at, last_activity, created_event_at,
-             deleted_event_at, last_rotated, rotation_policy_days, business_hours, first_signed_at, last_signed_at
+             deleted_event_at, last_rotated, rotation_policy_days, business_hours, first_signed_at, last_signed_at,
+             first_used_at, last_used_at
       FROM keys WHERE partner_id = $1 AND key_id = $2
       """;
 
   /** The partner's policy as far as key listings show it. */
-  public record Defaults(int rotationPolicyDays, Duration learningPeriod, int newSourceMinHistory) {}
+  public record Defaults(int rotationPolicyDays, Duration learningPeriod, int newSourceMinHistory,
+                         Duration newSourceLearning) {}
 
   /** Off-hours signing also wants three days of observed signings before it judges an hour. */
   private static final Duration OFF_HOURS_HISTORY = Duration.ofDays(3);
@@ -78,19 +81,24 @@ public final class KeyQueries {
     Instant deleted = instant(row, "deleted_event_at");
     boolean isDeleted = deleted != null && (created == null || !deleted.isBefore(created));
     Integer policy = row.getInteger("rotation_policy_days");
-    Instant firstSigned = instant(row, "first_signed_at");
-    Duration signing = firstSigned == null ? Duration.ZERO : Duration.between(firstSigned, instant(row, "last_signed_at"));
+    Duration signing = span(row, "first_signed_at", "last_signed_at");
     Map<String, String> baseline = new LinkedHashMap<>();
     baseline.put("signing_volume_spike", state(signing.compareTo(defaults.learningPeriod()) >= 0));
     baseline.put("off_hours_signing", state(signing.compareTo(defaults.learningPeriod()) >= 0
         && signing.compareTo(OFF_HOURS_HISTORY) >= 0));
-    String sources = state(row.getLong("event_count") >= defaults.newSourceMinHistory());
+    String sources = state(row.getLong("event_count") >= defaults.newSourceMinHistory()
+        && span(row, "first_used_at", "last_used_at").compareTo(defaults.newSourceLearning()) >= 0);
     baseline.put("new_source_ip", sources);
     baseline.put("new_actor", sources);
     return new KeyView(row.getLong("id"), row.getString("key_id"), row.getString("name"), row.getString("key_type"),
         isDeleted ? "deleted" : "active", row.getLong("event_count"), first, last, created != null ? created : first,
         instant(row, "last_rotated"), policy != null ? policy : defaults.rotationPolicyDays(),
         baseline.get("signing_volume_spike"), baseline, row.getJsonObject("business_hours"));
+  }
+
+  private static Duration span(Row row, String first, String last) {
+    Instant from = instant(row, first);
+    return from == null ? Duration.ZERO : Duration.between(from, instant(row, last));
   }
 
   private static String state(boolean ready) {

@@ -44,7 +44,8 @@ class DetectorReportTest extends NodeTest {
           .put("false_positive", 0L).put("benign", 0L));
     }
     assertThat(find(detectors, "new_source_ip").getJsonObject("settings"))
-        .isEqualTo(new JsonObject().put("new_source_min_history", 3).put("suppression_minutes", 60));
+        .isEqualTo(new JsonObject().put("new_source_min_history", 3).put("new_source_learning_hours", 24)
+            .put("new_source_network_churn", 3).put("suppression_minutes", 60));
     assertThat(find(detectors, "rotation_overdue").getJsonObject("settings").getInteger("rotation_policy_days"))
         .isEqualTo(30);
     assertThat(find(detectors, "signing_volume_spike").getJsonObject("settings").getDouble("signing_spike_multiplier"))

@@ -96,7 +96,7 @@ class DetectionApiTest extends NodeTest {
   }
 
   @Test
-  @DisplayName("a policy change takes effect at once: with no history minimum, a second IP is new")
+  @DisplayName("a policy change takes effect at once: with no history minimum nor learning, a second IP is new")
   void policies() {
     Partner p = api.register("Policy");
     JsonObject defaults = api.get("/api/v1/policies", key(p.apiKey())).json().getJsonObject("policy");
@@ -105,9 +105,11 @@ class DetectionApiTest extends NodeTest {
     assertThat(api.put("/api/v1/policies", new JsonObject().put("new_source_min_history", -1), key(p.apiKey())).status())
         .isEqualTo(400);
     assertThat(api.put("/api/v1/policies", new JsonObject().put("spike", 3), key(p.apiKey())).status()).isEqualTo(400);
-    Reply put = api.put("/api/v1/policies", new JsonObject().put("new_source_min_history", 1), key(p.apiKey()));
+    Reply put = api.put("/api/v1/policies", new JsonObject().put("new_source_min_history", 1)
+        .put("new_source_learning_hours", 0), key(p.apiKey()));
     assertThat(put.json().getJsonObject("policy").getInteger("new_source_min_history")).isEqualTo(1);
-    assertThat(put.json().getJsonObject("overrides")).isEqualTo(new JsonObject().put("new_source_min_history", 1));
+    assertThat(put.json().getJsonObject("overrides")).isEqualTo(new JsonObject().put("new_source_min_history", 1)
+        .put("new_source_learning_hours", 0));
 
     api.post("/api/events", access("wallet", "10.0.0.1"), key(p.apiKey()));
     Reply second = api.post("/api/events", access("wallet", "10.9.9.9"), key(p.apiKey()));

@@ -174,10 +174,11 @@ class DetectorsTest {
           .as("rotations are not watched for new IPs").isEmpty();
     }
 
+    /** {@code events} accesses from one IP and actor over the two days before NOW. */
     private KeyHistory history(int events) {
       KeyHistory key = new KeyHistory(NOW);
       for (int i = 0; i < events; i++) {
-        key.event("key_accessed", "access").ip("10.0.0.5").actor("tx-processor").at(NOW - (events - i) * MINUTE);
+        key.event("key_accessed", "access").ip("10.0.0.5").actor("tx-processor").at(NOW - (events - i) * 2 * HOUR);
       }
       return key;
     }

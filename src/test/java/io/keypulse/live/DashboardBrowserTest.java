@@ -96,7 +96,8 @@ class DashboardBrowserTest extends NodeTest {
   @DisplayName("Mute like this… prefills the alert's rule, key and IP, shows a refusal inline, and creates the exception")
   void muteLikeThis() {
     Partner p = api.register("Muting Custody");
-    api.put("/api/v1/policies", new JsonObject().put("new_source_min_history", 1), key(p.apiKey()));
+    api.put("/api/v1/policies", new JsonObject().put("new_source_min_history", 1).put("new_source_learning_hours", 0),
+        key(p.apiKey()));
     ingest(p, new JsonObject().put("event_type", "key_accessed").put("key_id", "vault-7").put("source_ip", "10.0.0.1"));
     ingest(p, new JsonObject().put("event_type", "key_accessed").put("key_id", "vault-7").put("source_ip", "10.9.9.9"));
     freshPage();
