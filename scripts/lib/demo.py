@@ -198,9 +198,12 @@ def live(node, rng, seconds):
         tick = []
         for key_id in ("kms-data-key-1", "kms-data-key-1", "kms-data-key-2", "api-gateway-tls"):
             tick.append(event(key_id, "key_accessed", datetime.now(timezone.utc), rng))
-        if rng.random() < 0.3:
-            tick.append(event(rng.choice(["hot-wallet-btc", "hot-wallet-sol"]), "signing_operation",
-                              datetime.now(timezone.utc), rng))
+        for key_id in ("hot-wallet-btc", "hot-wallet-sol"):
+            # At the key's own rate, as in its history: faster "normal" signing is a spike when the
+            # demo runs long or twice within the hour.
+            daytime = 1.3 if 8 <= datetime.now(timezone.utc).hour < 20 else 0.7
+            if rng.random() < KEYS[key_id][1] * daytime / 3600:
+                tick.append(event(key_id, "signing_operation", datetime.now(timezone.utc), rng))
         while pending and time.time() - start >= pending[0][0]:
             _, what, make = pending.pop(0)
             say(f"injecting {what}")

@@ -173,7 +173,7 @@ public final class DetectorVerticle extends VerticleBase {
   private Future<Detection> detect(KeySlot slot, EventFacts e) {
     return settings(e.partnerId()).compose(s -> {
       long now = now();
-      Mutes mutes = mutes(s);
+      Mutes mutes = s.mutes();
       KeyDetector.Outcome outcome = detector.detect(e, slot.state, s.policy(), s.thresholds(), mutes, now, false);
       slot.dirty = true;
       setup.stats().detected(e.createdAt(), now);
@@ -214,21 +214,6 @@ public final class DetectorVerticle extends VerticleBase {
         e.severityDerived() ? Verdict.severityOf(score) : null, alerts, repeats, outcome.escalations(), muted,
         Instant.ofEpochMilli(e.occurredAt())));
     return new Detection(alerts.size(), score, committed);
-  }
-
-  /** The partner's exceptions as the detectors ask them: the first that matches, by event time. */
-  private static Mutes mutes(PartnerSettings s) {
-    if (s.exemptions().isEmpty()) {
-      return Mutes.NONE;
-    }
-    return (rule, e) -> {
-      for (Exemption x : s.exemptions()) {
-        if (x.matches(rule, e.keyId(), e.sourceIp(), e.actor(), e.occurredAt())) {
-          return x.id();
-        }
-      }
-      return null;
-    };
   }
 
   private Future<ProvisionVerdict> provision(ProvisionCheck check) {

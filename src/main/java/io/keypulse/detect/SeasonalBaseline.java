@@ -19,9 +19,9 @@ import java.util.Arrays;
  * a UTC Sunday. With two weeks observed, the same hour on
  * the same weekday one and two weeks back may raise it (never lower it): the smaller of those two, so
  * that again one spike does not count. A day counts once the key was observed through both hours
- * (its first hour is partial). Without any such day yet, the flat rate of the last 7 days, but never
- * below the busiest hour the key has had: on its second night a nightly batch is not a spike against
- * its own daily average.
+ * (its first hour is partial). With fewer than three such days, the flat rate of the last 7 days,
+ * but never below the busiest hour the key has had: on its second night a nightly batch is not a
+ * spike against its own daily average, nor an office key's first Monday against its one Saturday.
  *
  * <p>For off-hours, the same days say whether the key signed in this hour or the hours on either side
  * of it: an hour next to the key's usual window is judged with the window's edge in mind.
@@ -29,6 +29,8 @@ import java.util.Arrays;
 record SeasonalBaseline(long hour, double expectedRph, String profile, String dayClass, int[] days,
                         long[] samples, int daysObserved, int daysUsed, long historyTotal, long historyHours) {
   static final int DAYS = 14;
+  /** Fewer observed days than this make no profile: one or two days cannot say what a Monday is. */
+  static final int MIN_DAYS = 3;
 
   private static final int[] NO_DAYS = new int[0];
   private static final long[] NO_SAMPLES = new long[0];
@@ -66,7 +68,7 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
     long since = Math.max(first, hour - SigningHistory.HOURS + 1);
     long total = h.hours(since, hour - 1);
     long observed = Math.max(0, hour - since);
-    if (all == 0) {
+    if (all < MIN_DAYS) {
       long lived = Math.max(1, Math.min(168, hour - first));
       double flat = Math.max(h.hours(hour - 168, hour - 1) / (double) lived, h.busiest(hour - 168, hour - 1));
       return new SeasonalBaseline(hour, flat, "flat", null, NO_DAYS, NO_SAMPLES, 0, 0, total, observed);
