@@ -81,7 +81,7 @@ final class KeyDetector {
         continue;
       }
       if (f.suppressible()) {
-        s.incidents.put(f.rule(), new KeyState.Incident(t, f.severity()));
+        s.open(f.rule(), new KeyState.Incident(t, f.severity()));
       }
       if (RotationOverdue.RULE.equals(f.rule())) {
         s.rotationAlertedAt = wallClock;

@@ -34,9 +34,12 @@ final class KeyState {
   long deletedAt = NEVER;
   long lastRotatedAt = NEVER;
   long rotationAlertedAt = NEVER;
-  /** rule -> the open incident: when it was raised (event time) and at which severity it stands. */
-  final Map<String, Incident> incidents = new HashMap<>();
-  final Map<Long, ThresholdCounter> thresholds = new HashMap<>();
+  /**
+   * rule -> the open incident: when it was raised (event time) and at which severity it stands. Both
+   * maps start as the shared empty one: most keys never need them (see {@link #open}, {@link #counters}).
+   */
+  Map<String, Incident> incidents = Map.of();
+  Map<Long, ThresholdCounter> thresholds = Map.of();
   /** Per-key overrides (PATCH /api/keys): null means the partner's policy. */
   Integer rotationPolicyDays;
   BusinessHours businessHours;
@@ -141,15 +144,31 @@ final class KeyState {
     }
   }
 
+  /** Records an incident of the rule, raised (or escalated) as given. */
+  void open(String rule, Incident incident) {
+    if (!(incidents instanceof HashMap)) {
+      incidents = new HashMap<>(4);
+    }
+    incidents.put(rule, incident);
+  }
+
+  /** The threshold counters, as a map that takes new ones. */
+  Map<Long, ThresholdCounter> counters() {
+    if (!(thresholds instanceof HashMap)) {
+      thresholds = new HashMap<>(4);
+    }
+    return thresholds;
+  }
+
   /** Counts the event for every threshold it matches; forgets counters of deleted thresholds. */
   private void count(EventFacts e, List<Threshold> partnerThresholds) {
     if (partnerThresholds.isEmpty() && thresholds.isEmpty()) {
       return;
     }
-    thresholds.keySet().removeIf(id -> partnerThresholds.stream().noneMatch(th -> th.id() == id));
+    counters().keySet().removeIf(id -> partnerThresholds.stream().noneMatch(th -> th.id() == id));
     for (Threshold th : partnerThresholds) {
       if (th.matches(e.keyId(), e.eventType(), e.canonicalType())) {
-        thresholds.computeIfAbsent(th.id(), id -> new ThresholdCounter(Threshold.Window.of(th.window())))
+        counters().computeIfAbsent(th.id(), id -> new ThresholdCounter(Threshold.Window.of(th.window())))
             .buckets.add(e.occurredAt());
       }
     }

@@ -76,7 +76,7 @@ final class KeyStateCodec {
       s.actors.read(in);
       s.networks.read(in);
       for (int i = in.readUnsignedByte(); i > 0; i--) {
-        s.incidents.put(in.readUTF(), new KeyState.Incident(in.readLong(), in.readBoolean() ? "critical" : "warning"));
+        s.open(in.readUTF(), new KeyState.Incident(in.readLong(), in.readBoolean() ? "critical" : "warning"));
       }
       readThresholds(s, in);
     } catch (IOException e) {
@@ -115,7 +115,7 @@ final class KeyStateCodec {
       long at = in.readLong();
       KeyState.Incident known = s.incidents.get(ruleAndSeverity[0]);
       if (known == null || known.raisedAt < at) {
-        s.incidents.put(ruleAndSeverity[0], new KeyState.Incident(at, ruleAndSeverity[ruleAndSeverity.length - 1]));
+        s.open(ruleAndSeverity[0], new KeyState.Incident(at, ruleAndSeverity[ruleAndSeverity.length - 1]));
       }
     }
     readThresholds(s, in);
@@ -157,7 +157,7 @@ final class KeyStateCodec {
       c.lastWarnAt = in.readLong();
       c.lastBreachAt = in.readLong();
       c.buckets.read(in);
-      s.thresholds.put(id, c);
+      s.counters().put(id, c);
     }
   }
 }

@@ -77,7 +77,7 @@ final class StateLoader {
         long at = millis(r.getOffsetDateTime("triggered_at"));
         KeyState.Incident known = state.incidents.get(r.getString("rule"));
         if (known == null || known.raisedAt < at) {
-          state.incidents.put(r.getString("rule"), new KeyState.Incident(at, r.getString("severity")));
+          state.open(r.getString("rule"), new KeyState.Incident(at, r.getString("severity")));
         }
       }
       return null;
