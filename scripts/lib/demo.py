@@ -124,8 +124,10 @@ def receiver(secret, received):
             rule = alert.get("rule") or alert.get("rule_name") or doc.get("event")
             received.append((ok, rule, alert.get("key_id")))
             mark = "signature verified" if ok else "BAD SIGNATURE"
+            escalated = f" (alert {alert.get('alert_id')} escalated from {alert['escalated_from']})" \
+                if alert.get("escalated_from") else ""
             say(f"webhook  {mark}  {doc.get('event')}  {alert.get('severity', '')}  {rule}  "
-                f"{alert.get('key_id', '')}  {alert.get('description', '')}")
+                f"{alert.get('key_id', '')}  {alert.get('description', '')}{escalated}")
 
         def log_message(self, *args):
             pass
