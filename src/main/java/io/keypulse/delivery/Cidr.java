@@ -1,5 +1,6 @@
 package io.keypulse.delivery;
 
+import io.keypulse.detect.IpRange;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
 
@@ -23,21 +24,6 @@ public record Cidr(byte[] network, int prefix) {
   }
 
   boolean contains(InetAddress address) {
-    byte[] candidate = address.getAddress();
-    if (candidate.length != network.length) {
-      return false;
-    }
-    int full = prefix / 8;
-    for (int i = 0; i < full; i++) {
-      if (candidate[i] != network[i]) {
-        return false;
-      }
-    }
-    int rest = prefix % 8;
-    if (rest == 0) {
-      return true;
-    }
-    int mask = 0xFF << (8 - rest) & 0xFF;
-    return (candidate[full] & mask) == (network[full] & mask);
+    return IpRange.within(address.getAddress(), network, prefix);
   }
 }

@@ -192,28 +192,8 @@ public final class DetectorVerticle extends VerticleBase {
   }
 
   private Detection record(EventFacts e, KeyDetector.Outcome outcome, ProvisionVerdict provisioning, Mutes mutes) {
-    List<Finding> alerts = new ArrayList<>(outcome.alerts());
-    List<Finding> repeats = new ArrayList<>(outcome.repeats());
-    List<Long> muted = new ArrayList<>(outcome.mutedBy());
-    double score = outcome.score();
-    if (!"none".equals(provisioning.outcome())) {
-      Finding f = Finding.fromJson(provisioning.finding());
-      Long exception = mutes.mutedBy(f.rule(), e);
-      if (exception != null) {
-        muted.add(exception);
-      } else {
-        (provisioning.outcome().equals("alert") ? alerts : repeats).add(f);
-      }
-      score = Math.max(score, f.score());
-    }
-    if (score < SCORE_FLOOR && alerts.isEmpty() && repeats.isEmpty() && muted.isEmpty()
-        && outcome.escalations().isEmpty()) {
-      return Detection.NONE;
-    }
-    Future<Void> committed = writer.add(new Verdict(e.id(), e.partnerId(), e.keyId(), score,
-        e.severityDerived() ? Verdict.severityOf(score) : null, alerts, repeats, outcome.escalations(), muted,
-        Instant.ofEpochMilli(e.occurredAt())));
-    return new Detection(alerts.size(), score, committed);
+    Verdict v = Verdict.of(e, outcome, provisioning, mutes, SCORE_FLOOR);
+    return v == null ? Detection.NONE : new Detection(v.alerts().size(), v.score(), writer.add(v));
   }
 
   private Future<ProvisionVerdict> provision(ProvisionCheck check) {

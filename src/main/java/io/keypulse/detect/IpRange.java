@@ -6,7 +6,7 @@ import java.util.Arrays;
 /**
  * An exemption's source range, IPv4 or IPv6, parsed once so that matching an event's IP is a few
  * byte comparisons. Host bits are cleared, so equal ranges print the same ("10.1.2.3/24" is
- * "10.1.2.0/24"). delivery.Cidr does the same for webhook targets, on resolved addresses.
+ * "10.1.2.0/24"). delivery.Cidr matches webhook targets' resolved addresses with {@link #within}.
  */
 public record IpRange(byte[] network, int prefix) {
 
@@ -41,7 +41,12 @@ public record IpRange(byte[] network, int prefix) {
     if (candidate != null && network.length == 4 && isIpv4Mapped(candidate)) {
       candidate = Arrays.copyOfRange(candidate, 12, 16);
     }
-    if (candidate == null || candidate.length != network.length) {
+    return candidate != null && within(candidate, network, prefix);
+  }
+
+  /** Whether an address (bytes) lies in network/prefix: the same family and the first prefix bits. */
+  public static boolean within(byte[] candidate, byte[] network, int prefix) {
+    if (candidate.length != network.length) {
       return false;
     }
     int full = prefix / 8;
@@ -52,7 +57,7 @@ public record IpRange(byte[] network, int prefix) {
     }
     int rest = prefix % 8;
     int mask = 0xFF << (8 - rest) & 0xFF;
-    return rest == 0 || (candidate[full] & mask) == (network[full] & 0xFF);
+    return rest == 0 || (candidate[full] & mask) == (network[full] & mask);
   }
 
   @Override

@@ -21,7 +21,9 @@ import java.util.Arrays;
  * that again one spike does not count. A day counts once the key was observed through both hours
  * (its first hour is partial). With fewer than three such days, the flat rate of the last 7 days,
  * but never below the busiest hour the key has had: on its second night a nightly batch is not a
- * spike against its own daily average, nor an office key's first Monday against its one Saturday.
+ * spike against its own daily average. Until a full week is seen, which days are the key's days off
+ * is not known (a key in Tokyo works on a UTC Sunday evening): the busiest of the days seen, at this
+ * hour, is the expectation.
  *
  * <p>For off-hours, the same days say whether the key signed in this hour or the hours on either side
  * of it: an hour next to the key's usual window is judged with the window's edge in mind.
@@ -31,6 +33,8 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
   static final int DAYS = 14;
   /** Fewer observed days than this make no profile: one or two days cannot say what a Monday is. */
   static final int MIN_DAYS = 3;
+  /** Fewer than this and the key's week is not known yet: which days are its days off? */
+  static final int WEEK = 7;
 
   private static final int[] NO_DAYS = new int[0];
   private static final long[] NO_SAMPLES = new long[0];
@@ -72,6 +76,12 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
       long lived = Math.max(1, Math.min(168, hour - first));
       double flat = Math.max(h.hours(hour - 168, hour - 1) / (double) lived, h.busiest(hour - 168, hour - 1));
       return new SeasonalBaseline(hour, flat, "flat", null, NO_DAYS, NO_SAMPLES, 0, 0, total, observed);
+    }
+    if (all < WEEK) {
+      long[] samples = Arrays.copyOf(allSamples, all);
+      return new SeasonalBaseline(hour, Arrays.stream(samples).max().orElse(0), "hour_of_day", "all",
+          evidence ? Arrays.copyOf(allDays, all) : NO_DAYS, evidence ? samples : NO_SAMPLES, all, used, total,
+          observed);
     }
     boolean byClass = same > 0;
     int n = byClass ? same : all;

@@ -1,6 +1,9 @@
 package io.keypulse.detect;
 
+import io.keypulse.bus.EventFacts;
+import io.keypulse.bus.ProvisionVerdict;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -15,6 +18,34 @@ import java.util.List;
 record Verdict(Long eventId, String partnerId, String keyId, double score, String derivedSeverity,
                List<Finding> alerts, List<Finding> repeats, List<Finding> escalations, List<Long> mutedBy,
                Instant triggeredAt) {
+
+  /**
+   * What one detected event leaves to write: its outcome, with the partner-level provisioning
+   * finding its creation drew, if any (muted, raised or counted like the key's own). Null when
+   * there is nothing to write: a score under {@code floor} and no alert, repeat or escalation.
+   */
+  static Verdict of(EventFacts e, KeyDetector.Outcome outcome, ProvisionVerdict provisioning, Mutes mutes,
+                    double floor) {
+    List<Finding> alerts = new ArrayList<>(outcome.alerts());
+    List<Finding> repeats = new ArrayList<>(outcome.repeats());
+    List<Long> muted = new ArrayList<>(outcome.mutedBy());
+    double score = outcome.score();
+    if (!"none".equals(provisioning.outcome())) {
+      Finding f = Finding.fromJson(provisioning.finding());
+      Long exception = mutes.mutedBy(f.rule(), e);
+      if (exception != null) {
+        muted.add(exception);
+      } else {
+        ("alert".equals(provisioning.outcome()) ? alerts : repeats).add(f);
+      }
+      score = Math.max(score, f.score());
+    }
+    if (score < floor && alerts.isEmpty() && repeats.isEmpty() && muted.isEmpty() && outcome.escalations().isEmpty()) {
+      return null;
+    }
+    return new Verdict(e.id(), e.partnerId(), e.keyId(), score, e.severityDerived() ? severityOf(score) : null, alerts,
+        repeats, outcome.escalations(), muted, Instant.ofEpochMilli(e.occurredAt()));
+  }
 
   static Verdict alertOnly(String partnerId, String keyId, Finding f, Instant at) {
     return new Verdict(null, partnerId, keyId, 0, null, List.of(f), List.of(), List.of(), List.of(), at);

@@ -28,7 +28,8 @@ class DetectorsTest {
     @DisplayName("warns at 5× the key's usual rate for the hour, escalates to critical at 10×, evidence included")
     void fires() {
       KeyHistory key = new KeyHistory(NOW);
-      key.steady(NOW - 168 * HOUR, NOW, 10, key::sign);
+      // Eight days: a week of weekdays and weekends seen, so the weekday profile applies.
+      key.steady(NOW - 192 * HOUR, NOW, 10, key::sign);
       // The trailing hour at NOW+30 min also holds 4 signings of the previous hour (minutes 36 to 54).
       List<KeyDetector.Outcome> burst = new ArrayList<>();
       for (int i = 0; i < 100; i++) {
@@ -47,7 +48,7 @@ class DetectorsTest {
       assertThat(warning.evidence().getLong("current_rph")).isEqualTo(50);
       assertThat(warning.evidence().getString("profile")).isEqualTo("hour_of_day");
       assertThat(warning.evidence().getDouble("expected_rph")).isEqualTo(10.0);
-      assertThat(warning.evidence().getJsonArray("days")).hasSize(4).contains("2026-11-17", "2026-11-12");
+      assertThat(warning.evidence().getJsonArray("days")).hasSize(5).contains("2026-11-17", "2026-11-11");
       assertThat(burst.get(45).score()).isBetween(0.6, 0.9);
       assertThat(burst.get(95).alerts()).as("one incident: the open alert escalates").isEmpty();
       Finding critical = burst.get(95).escalations().get(0);
