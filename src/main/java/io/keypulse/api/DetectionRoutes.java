@@ -169,7 +169,7 @@ final class DetectionRoutes {
     }
     Object type = body.getValue("event_type");
     if (!(type instanceof String t) || !EventTypes.valid(t)) {
-      throw HttpProblem.badRequest("event_type is required and must match " + EventTypes.RULE);
+      throw HttpProblem.badRequest("event_type is required: " + EventTypes.RULE);
     }
     Object key = body.getValue("key_id");
     if (key != null && (!(key instanceof String k) || k.isBlank() || k.length() > maxKeyIdLength)) {

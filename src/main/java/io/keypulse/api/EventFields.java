@@ -44,7 +44,7 @@ final class EventFields {
   String eventType(JsonObject json, String where) {
     String value = requiredString(json, "event_type", where);
     if (!EventTypes.valid(value)) {
-      throw bad(where, "event_type must match " + EventTypes.RULE);
+      throw bad(where, "event_type must be " + EventTypes.RULE);
     }
     return value;
   }

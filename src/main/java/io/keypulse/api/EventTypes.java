@@ -4,7 +4,9 @@ import java.util.Map;
 
 /** Event types are free strings; these are the ones detection understands, in both dialects. */
 final class EventTypes {
-  static final String RULE = "^[a-z0-9_.:-]{1,64}$";
+  /** What an event type may be (SPEC §3): "any custom string", printable. */
+  static final String RULE = "1 to 128 characters, without control characters or invalid Unicode";
+  static final int MAX_LENGTH = 128;
 
   private static final Map<String, String> CANONICAL = Map.ofEntries(
       Map.entry("key_created", "create"), Map.entry("create", "create"),
@@ -17,14 +19,25 @@ final class EventTypes {
 
   private EventTypes() {}
 
-  /** The documented shape, checked by hand: it runs for every event of every batch. */
+  /**
+   * Any printable Unicode up to 128 characters, stored and served as sent; refused: empty, control
+   * characters (NUL included), lone surrogates. Checked by hand: it runs for every event of every batch.
+   */
   static boolean valid(String type) {
-    if (type == null || type.isEmpty() || type.length() > 64) {
+    if (type == null || type.isEmpty() || type.codePointCount(0, type.length()) > MAX_LENGTH) {
       return false;
     }
     for (int i = 0; i < type.length(); i++) {
       char c = type.charAt(i);
-      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-')) {
+      if (Character.isISOControl(c)) {
+        return false;
+      }
+      if (Character.isHighSurrogate(c)) {
+        if (i + 1 == type.length() || !Character.isLowSurrogate(type.charAt(i + 1))) {
+          return false;
+        }
+        i++;
+      } else if (Character.isLowSurrogate(c)) {
         return false;
       }
     }

@@ -56,9 +56,9 @@ final class QueryRoutes {
   }
 
   void events(RoutingContext ctx) {
-    String eventType = Params.text(ctx, "event_type", 64);
+    String eventType = Params.text(ctx, "event_type", 2 * EventTypes.MAX_LENGTH);
     if (eventType != null && !EventTypes.valid(eventType)) {
-      throw HttpProblem.badRequest("event_type must match " + EventTypes.RULE);
+      throw HttpProblem.badRequest("event_type must be " + EventTypes.RULE);
     }
     EventFilter filter = new EventFilter(Caller.of(ctx).partnerId(), Params.text(ctx, "key_id", maxKeyIdLength),
         eventType, Params.oneOf(ctx, "severity", EventFields.SEVERITIES), Params.time(ctx, "since"),

@@ -128,6 +128,25 @@ class IngestDialectsTest extends NodeTest {
   }
 
   @Test
+  @DisplayName("an event type is any printable string up to 128 characters, stored and served as sent; key_exported is an export")
+  void customTypes() {
+    String custom = "Has Spaces, Capitals & ✓ 🔑 — '; DROP TABLE events; --";
+    Reply r = api.post("/api/events", new JsonObject().put("key_id", "k-types").put("event_type", custom)
+        .put("severity", "nominal"), key(partner.apiKey()));
+    assertThat(r.status()).as(r.raw()).isEqualTo(201);
+    assertThat(r.json().getString("event_type")).isEqualTo(custom);
+    Reply back = api.get("/api/events?key_id=k-types&event_type="
+        + java.net.URLEncoder.encode(custom, java.nio.charset.StandardCharsets.UTF_8), key(partner.apiKey()));
+    assertThat(back.array("events").getJsonObject(0).getString("event_type")).isEqualTo(custom);
+    Reply exported = api.post("/api/v1/events/ingest", new JsonObject().put("event_type", "key_exported")
+        .put("key_id", "k-types"), key(partner.apiKey()));
+    assertThat(db.<String>column("SELECT canonical_type FROM events WHERE id = ?", id(exported)))
+        .containsExactly("export");
+    assertThat(api.post("/api/events", new JsonObject().put("key_id", "k-types").put("event_type", "e".repeat(128))
+        .put("severity", "nominal"), key(partner.apiKey())).status()).isEqualTo(201);
+  }
+
+  @Test
   @DisplayName("Unicode, SQL-looking strings and big numbers are stored verbatim")
   void verbatim() {
     String sqlish = "'; DROP TABLE events; --";
