@@ -51,9 +51,11 @@ public final class ApiVerticle extends VerticleBase {
     EventFields fields = new EventFields(config.ingest(), setup.clock());
     ApiKeys apiKeys = new ApiKeys(pool);
     Partners partners = new Partners(pool, setup.secrets());
+    ClientLimit anonymous = new ClientLimit(setup.limiter(), "anon", config.rateLimit().anonymousPerMin(),
+        "too many requests without a valid API key from this address; retry later");
     Authenticator auth = new Authenticator(apiKeys, setup.credentials(), setup.limiter(), config.rateLimit().perMin(),
         Counter.builder("keypulse.ratelimit.rejected").description("Requests refused with 429")
-            .register(setup.metrics()));
+            .register(setup.metrics()), anonymous);
     IngestRoutes ingest = new IngestRoutes(new EventStoreClient(vertx, config.store().appendTimeoutSeconds()),
         setup.metrics());
     KeyQueries keys = new KeyQueries(pool);
@@ -128,7 +130,9 @@ public final class ApiVerticle extends VerticleBase {
     Dashboard.mount(router);
     OpsRoutes.mount(router, vertx, pool, setup.hazelcast(), setup.readiness(), setup.metrics());
     router.route().failureHandler(failures::handle);
-    router.errorHandler(404, failures::handle).errorHandler(405, failures::handle);
+    // No route, so no key was checked: the answer carries the client's anonymous budget.
+    router.errorHandler(404, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)))
+        .errorHandler(405, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)));
 
     server = vertx.createHttpServer(new HttpServerOptions().setHost(config.http().host())).requestHandler(router);
     // Live sessions rest on API keys: when a partner's change, its streams and sockets end (and may come back).

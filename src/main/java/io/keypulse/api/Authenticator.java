@@ -24,13 +24,16 @@ final class Authenticator {
   private final RateLimiter limiter;
   private final int defaultPerMinute;
   private final Counter rejected;
+  private final ClientLimit anonymous;
 
-  Authenticator(ApiKeys apiKeys, CredentialCache cache, RateLimiter limiter, int defaultPerMinute, Counter rejected) {
+  Authenticator(ApiKeys apiKeys, CredentialCache cache, RateLimiter limiter, int defaultPerMinute, Counter rejected,
+                ClientLimit anonymous) {
     this.apiKeys = apiKeys;
     this.cache = cache;
     this.limiter = limiter;
     this.defaultPerMinute = defaultPerMinute;
     this.rejected = rejected;
+    this.anonymous = anonymous;
   }
 
   Handler<RoutingContext> required() {
@@ -70,15 +73,15 @@ final class Authenticator {
   private void authenticate(RoutingContext ctx, boolean optional) {
     String key = presentedKey(ctx.request());
     if (key == null && optional) {
-      ctx.next();
+      anonymous.handle(ctx);
       return;
     }
     if (key == null) {
-      ctx.fail(new HttpProblem(401, "missing API key: send X-API-Key or Authorization: Bearer <key>"));
+      anonymous.refuse(ctx, new HttpProblem(401, "missing API key: send X-API-Key or Authorization: Bearer <key>"));
       return;
     }
     if (!Credentials.wellFormed(key)) {
-      ctx.fail(new HttpProblem(401, "invalid API key"));
+      anonymous.refuse(ctx, new HttpProblem(401, "invalid API key"));
       return;
     }
     cache.lookup(key, apiKeys)
@@ -87,7 +90,13 @@ final class Authenticator {
           caller.attach(ctx);
           ctx.next();
         })
-        .onFailure(ctx::fail);
+        .onFailure(e -> {
+          if (e instanceof HttpProblem p && p.status() == 401) {
+            anonymous.refuse(ctx, p);
+          } else {
+            ctx.fail(e);
+          }
+        });
   }
 
   private Future<Caller> admit(RoutingContext ctx, Optional<Credential> found) {

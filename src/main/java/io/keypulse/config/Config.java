@@ -35,7 +35,8 @@ public record Config(
   public record Ingest(int maxBatch, int maxDetailsBytes, int maxKeyIdLength, int maxActorLength,
                        long maxFutureSkewSeconds) {}
 
-  public record RateLimit(int perMin, int registerPerMin, int adminPerMin) {}
+  /** anonymousPerMin: per client address, for public stats, failed credentials and unknown routes. */
+  public record RateLimit(int perMin, int registerPerMin, int adminPerMin, int anonymousPerMin) {}
 
   public record Auth(int cacheSeconds) {}
 

@@ -123,7 +123,7 @@ public final class ConfigLoader {
             s.integer("ingest.max_key_id_length"), s.integer("ingest.max_actor_length"),
             s.integer("ingest.max_future_skew_seconds")),
         new Config.RateLimit(s.integer("rate_limit.per_min"), s.integer("rate_limit.register_per_min"),
-            s.integer("rate_limit.admin_per_min")),
+            s.integer("rate_limit.admin_per_min"), s.integer("rate_limit.anonymous_per_min")),
         new Config.Auth(s.integer("auth.cache_seconds")),
         new Config.Detect(s.integer("detect.rotation_policy_days"), s.integer("detect.learning_hours"),
             s.decimal("detect.signing_spike_multiplier"), s.decimal("detect.signing_spike_critical_multiplier"),

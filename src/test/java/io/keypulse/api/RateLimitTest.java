@@ -30,6 +30,7 @@ import org.junit.jupiter.api.TestInstance;
 @DisplayName("Rate limits")
 class RateLimitTest {
   private static final int LIMIT = 5;
+  private static final int ANONYMOUS = 6;
   private KeyPulseNode first;
   private KeyPulseNode second;
   private Api one;
@@ -45,6 +46,7 @@ class RateLimitTest {
     for (Map<String, Object> node : java.util.List.of(a, b)) {
       node.put("cluster.members", members);
       node.put("rate_limit.per_min", LIMIT);
+      node.put("rate_limit.anonymous_per_min", ANONYMOUS);
     }
     first = TestNode.start(a);
     second = TestNode.start(b);
@@ -81,6 +83,28 @@ class RateLimitTest {
     assertThat(refused.header("X-RateLimit-Limit")).isEqualTo(String.valueOf(LIMIT));
     assertThat(refused.header("X-RateLimit-Reset")).isEqualTo(reset);
     assertThat(Long.parseLong(refused.header("Retry-After"))).isBetween(1L, 60L);
+  }
+
+  @Test
+  @DisplayName("answers without a valid key carry the client's anonymous budget: 401s, public stats, unknown routes")
+  void anonymous() {
+    List<Reply> replies = List.of(
+        one.post("/api/events", new JsonObject(), key("kp_live_" + "y".repeat(40))),
+        one.get("/api/stats"),
+        two.get("/api/no-such-route"),
+        two.get("/api/events"));
+    assertThat(replies).extracting(Reply::status).containsExactly(401, 200, 404, 401);
+    for (int i = 0; i < replies.size(); i++) {
+      assertThat(replies.get(i).header("X-RateLimit-Limit")).isEqualTo(String.valueOf(ANONYMOUS));
+      assertThat(replies.get(i).header("X-RateLimit-Remaining")).as("one budget on both nodes")
+          .isEqualTo(String.valueOf(ANONYMOUS - 1 - i));
+      assertThat(replies.get(i).header("X-RateLimit-Reset")).matches("\\d+");
+    }
+    one.get("/api/stats");
+    one.get("/api/stats");
+    Reply over = one.post("/api/events", new JsonObject(), key("kp_live_" + "z".repeat(40)));
+    assertThat(over.status()).isEqualTo(429);
+    assertThat(over.header("Retry-After")).matches("\\d+");
   }
 
   @Test

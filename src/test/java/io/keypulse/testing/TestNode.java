@@ -27,6 +27,7 @@ public final class TestNode {
     o.put("cluster.port", freePort());
     o.put("rate_limit.per_min", 100_000);
     o.put("rate_limit.register_per_min", 100_000);
+    o.put("rate_limit.anonymous_per_min", 100_000);
     o.put("admin.token", "test-admin-token");
     o.put("secrets.master_key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
     // Time-driven work at test speed.
