@@ -38,12 +38,11 @@ public final class DetectorVerticle extends VerticleBase {
   private final DetectSetup setup;
   private final DetectRouter router;
   private final KeyDetector detector = new KeyDetector();
-  private final Map<String, KeySlot> keys = new HashMap<>();
-  private final Map<String, PartnerSlot> partners = new HashMap<>();
   private String address;
   private StateLoader loader;
   private VerdictWriter writer;
   private PartnerSettingsStore settingsStore;
+  private ShardSlots slots;
   private Partitions partitions;
   private UUID migrationListener;
 
@@ -60,9 +59,10 @@ public final class DetectorVerticle extends VerticleBase {
     writer = new VerdictWriter(vertx, pool);
     settingsStore = new PartnerSettingsStore(pool, Policy.defaults(setup.config().detect()));
     address = Addresses.detect(setup.hazelcast().getCluster().getLocalMember().getUuid().toString(), shard);
-    partitions = new Partitions(shard, setup.config().detect().shardsPerNode(), context, this::release);
+    slots = new ShardSlots(shard, setup, router, loader, writer);
+    partitions = new Partitions(shard, setup.config().detect().shardsPerNode(), context, slots::release);
     migrationListener = setup.hazelcast().getPartitionService().addMigrationListener(partitions);
-    vertx.setPeriodic(setup.config().detect().checkpointSeconds() * 1000L, id -> checkpointRound(false));
+    vertx.setPeriodic(setup.config().detect().checkpointSeconds() * 1000L, id -> slots.checkpointRound(false, now()));
     return vertx.eventBus().consumer(address, this::onMessage).completion();
   }
 
@@ -70,7 +70,7 @@ public final class DetectorVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     setup.hazelcast().getPartitionService().removeMigrationListener(migrationListener);
-    return checkpointRound(true).compose(v -> writer.drain());
+    return slots.checkpointRound(true, now()).compose(v -> writer.drain());
   }
 
   private void onMessage(Message<Object> msg) {
@@ -105,7 +105,7 @@ public final class DetectorVerticle extends VerticleBase {
     }
     Map<Long, Future<Detection>> results = new HashMap<>();
     byKey.forEach((route, events) -> {
-      KeySlot slot = keySlot(events.get(0).partnerId(), events.get(0).keyId());
+      KeySlot slot = slots.key(events.get(0).partnerId(), events.get(0).keyId());
       Future<List<Detection>> done = slot.enqueue(() -> inOrder(slot, events, 0, new ArrayList<>()), now());
       for (int i = 0; i < events.size(); i++) {
         int at = i;
@@ -197,8 +197,7 @@ public final class DetectorVerticle extends VerticleBase {
   }
 
   private Future<ProvisionVerdict> provision(ProvisionCheck check) {
-    PartnerSlot slot = partners.computeIfAbsent(check.partnerId(),
-        p -> new PartnerSlot(p, router.partitionOf(DetectRouter.partnerRoute(p)), loader));
+    PartnerSlot slot = slots.partner(check.partnerId());
     return slot.enqueue(() -> settings(check.partnerId()).map(s -> {
       boolean counted = check.eventId() <= slot.loadedUpTo || slot.seen(check.eventId());
       if (!counted) {
@@ -221,7 +220,7 @@ public final class DetectorVerticle extends VerticleBase {
   }
 
   private Future<Object> command(KeyCommand c) {
-    KeySlot slot = keySlot(c.partnerId(), c.keyId());
+    KeySlot slot = slots.key(c.partnerId(), c.keyId());
     return slot.enqueue(() -> switch (c.type()) {
       case RELOAD_SETTINGS -> loader.settings(slot.state, c.partnerId(), c.keyId()).map(v -> (Object) "ok");
       case CATCH_UP -> {
@@ -246,12 +245,6 @@ public final class DetectorVerticle extends VerticleBase {
     return "alerted";
   }
 
-  private KeySlot keySlot(String partnerId, String keyId) {
-    String route = DetectRouter.keyRoute(partnerId, keyId);
-    return keys.computeIfAbsent(route, r -> new KeySlot(partnerId, keyId, router.partitionOf(r), loader,
-        () -> setup.stats().keyLoaded()));
-  }
-
   private Future<PartnerSettings> settings(String partnerId) {
     return setup.settings().get(partnerId, settingsStore);
   }
@@ -262,67 +255,5 @@ public final class DetectorVerticle extends VerticleBase {
 
   private long now() {
     return setup.clock().millis();
-  }
-
-  /**
-   * Checkpoints every dirty key through its own queue (so the snapshot is consistent), drops keys
-   * idle for detect.idle_evict_minutes; at stop, waits for all of it.
-   */
-  private Future<Void> checkpointRound(boolean stopping) {
-    long now = now();
-    long idleLimit = setup.config().detect().idleEvictMinutes() * 60_000L;
-    long bytes = 0;
-    List<Future<?>> waits = new ArrayList<>();
-    for (KeySlot slot : new ArrayList<>(keys.values())) {
-      bytes += slot.loaded() ? slot.state.bytes() : 0;
-      if (slot.dirty || stopping) {
-        waits.add(slot.enqueue(() -> Future.succeededFuture(checkpoint(slot)), slot.touched));
-      } else if (slot.pending == 0 && now - slot.touched > idleLimit) {
-        drop(slot);
-      }
-    }
-    for (PartnerSlot slot : new ArrayList<>(partners.values())) {
-      if (slot.dirty || stopping) {
-        waits.add(slot.enqueue(() -> Future.succeededFuture(checkpoint(slot)), slot.touched));
-      }
-    }
-    setup.stats().shardBytes(shard, bytes);
-    return Future.join(waits).mapEmpty();
-  }
-
-  private Object checkpoint(Slot slot) {
-    if (!slot.dirty || !slot.loaded()) {
-      return null;
-    }
-    slot.dirty = false;
-    if (slot instanceof KeySlot k) {
-      writer.checkpoint(new VerdictWriter.Checkpoint(k.owner, k.state.lastEventId, KeyStateCodec.write(k.state)));
-    } else if (slot instanceof PartnerSlot p) {
-      writer.checkpoint(new VerdictWriter.Checkpoint(p.owner, p.state.lastEventId, p.state.toBytes()));
-    }
-    return null;
-  }
-
-  private void drop(KeySlot slot) {
-    keys.remove(slot.owner);
-    if (slot.loaded()) {
-      setup.stats().keyDropped();
-    }
-  }
-
-  /** This node lost a partition: hand its keys over (checkpoint, then forget them). */
-  private void release(int partition) {
-    for (KeySlot slot : new ArrayList<>(keys.values())) {
-      if (slot.partition == partition) {
-        slot.enqueue(() -> Future.succeededFuture(checkpoint(slot)), slot.touched).onComplete(done -> drop(slot));
-      }
-    }
-    partners.values().removeIf(slot -> {
-      if (slot.partition == partition) {
-        checkpoint(slot);
-        return true;
-      }
-      return false;
-    });
   }
 }
