@@ -25,6 +25,10 @@ import java.util.Arrays;
  * is not known (a key in Tokyo works on a UTC Sunday evening): the busiest of the days seen, at this
  * hour, is the expectation.
  *
+ * <p>A key that grew since a sample's day is judged at today's level: each sample is scaled up by
+ * how much busier the key's last 24 hours were than the 24 hours before that sample (never down, at
+ * most 4×), so a key growing 15 % a day is not a spike against last week's weekend.
+ *
  * <p>For off-hours, the same days say whether the key signed in this hour or the hours on either side
  * of it: an hour next to the key's usual window is judged with the window's edge in mind.
  */
@@ -35,6 +39,8 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
   static final int MIN_DAYS = 3;
   /** Fewer than this and the key's week is not known yet: which days are its days off? */
   static final int WEEK = 7;
+  /** A sample scales up with the key's growth since its day, at most this much (15 %/day for 10 days). */
+  static final double MAX_GROWTH = 4;
 
   private static final int[] NO_DAYS = new int[0];
   private static final long[] NO_SAMPLES = new long[0];
@@ -54,13 +60,17 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
     int same = 0;
     int all = 0;
     int used = 0;
+    long levelNow = dayBefore(h, hour, first);
     for (int d = 1; d <= DAYS; d++) {
       long b = hour - 24L * d;
       if (b - 1 < first || !h.holds(b - 1)) {
         break;
       }
-      long sample = Math.max(h.hour(b - 1), h.hour(b));
-      used += sample + h.hour(b + 1) > 0 ? 1 : 0;
+      long raw = Math.max(h.hour(b - 1), h.hour(b));
+      used += raw + h.hour(b + 1) > 0 ? 1 : 0;
+      long levelThen = dayBefore(h, b, first);
+      double grown = levelNow > 0 && levelThen > 0 ? Math.min(MAX_GROWTH, levelNow / (double) levelThen) : 1;
+      long sample = Math.round(raw * Math.max(1, grown));
       LocalDate date = date(b, zone);
       allSamples[all] = sample;
       allDays[all++] = (int) date.toEpochDay();
@@ -102,6 +112,11 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
     return new SeasonalBaseline(hour, expected, profile, byClass ? (weekendNow ? "weekend" : "weekday") : "all",
         evidence ? Arrays.copyOf(byClass ? sameDays : allDays, n) : NO_DAYS, evidence ? samples : NO_SAMPLES, all,
         used, total, observed);
+  }
+
+  /** Signings in the 24 hours before the window that ends with hour {@code b}; 0 when not all observed. */
+  private static long dayBefore(SigningHistory h, long b, long first) {
+    return b - 25 < first || !h.holds(b - 25) ? 0 : h.hours(b - 25, b - 2);
   }
 
   private static double upperMedian(long[] samples) {

@@ -100,15 +100,38 @@ class SeasonalDetectorsTest {
     }
 
     @Test
-    @DisplayName("a key growing 15 % a day for ten days raises nothing")
+    @DisplayName("a key growing 15 % a day for two weeks raises nothing, on its second weekend either")
     void growth() {
       KeyHistory key = new KeyHistory(MONDAY);
       List<String> alerts = raised(key, () -> {
-        for (int day = 0; day < 10; day++) {
-          sign(key, MONDAY + day * DAY, MONDAY + (day + 1) * DAY, (int) Math.round(8 * Math.pow(1.15, day)));
+        for (int day = 0; day < 14; day++) {
+          sign(key, MONDAY + day * DAY, MONDAY + (day + 1) * DAY, (int) Math.round(4 * Math.pow(1.15, day)));
         }
       });
       assertThat(alerts).isEmpty();
+    }
+  }
+
+  @Nested
+  @DisplayName("the baseline")
+  class Baseline {
+    @Test
+    @DisplayName("a key growing 15 % a day is expected at today's level, not at last weekend's")
+    void scaledToGrowth() {
+      SigningHistory h = new SigningHistory();
+      long id = 1;
+      for (int day = 0; day < 14; day++) {
+        int perHour = (int) Math.round(4 * Math.pow(1.15, day));
+        for (long hour = MONDAY + day * DAY; hour < MONDAY + (day + 1) * DAY; hour += HOUR) {
+          for (int i = 0; i < perHour; i++) {
+            h.add(hour + i * (HOUR / perHour), id++);
+          }
+        }
+      }
+      SeasonalBaseline sunday = SeasonalBaseline.of(h, MONDAY + 13 * DAY + 13 * HOUR, java.time.ZoneOffset.UTC, true);
+      assertThat(sunday.dayClass()).isEqualTo("weekend");
+      // Unscaled, the weekend samples (this Saturday, last Sunday and Saturday) have an upper median of 9.
+      assertThat(sunday.expectedRph()).isBetween(22.0, 27.0);
     }
   }
 
