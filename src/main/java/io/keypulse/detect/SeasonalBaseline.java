@@ -10,9 +10,9 @@ import java.util.Arrays;
 
 /**
  * What a key usually does at one hour, read from its own signing history (SPEC §5, seasonal
- * baselines). For each of the last 14 days the key was observed, a sample is the busier of the two
- * clock hours the trailing window spans on that day, so that a window starting a little early or a
- * batch drifting across the hour reads as usual. The expectation is the upper median of the samples
+ * baselines). For each of the last 14 days the key was observed, a sample is the busiest of the two
+ * clock hours the trailing window spans on that day and the hour after them, so that a window
+ * opening a little early or a batch starting a few minutes before its usual hour reads as usual. The expectation is the upper median of the samples
  * from days of the same kind (weekdays or weekends, in the key's business-hours zone, else UTC):
  * one past spike among three or more days cannot raise it. With fewer than three days of the kind,
  * never below the median of all days: two days say little, and a key in Tokyo starts its Monday on
@@ -66,8 +66,9 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
       if (b - 1 < first || !h.holds(b - 1)) {
         break;
       }
-      long raw = Math.max(h.hour(b - 1), h.hour(b));
-      used += raw + h.hour(b + 1) > 0 ? 1 : 0;
+      long after = h.hour(b + 1);
+      long raw = Math.max(Math.max(h.hour(b - 1), h.hour(b)), after);
+      used += raw > 0 ? 1 : 0;
       long levelThen = dayBefore(h, b, first);
       double grown = levelNow > 0 && levelThen > 0 ? Math.min(MAX_GROWTH, levelNow / (double) levelThen) : 1;
       long sample = Math.round(raw * Math.max(1, grown));
