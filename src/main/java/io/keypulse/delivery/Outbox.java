@@ -107,8 +107,9 @@ final class Outbox {
   /**
    * Gives every claimed delivery its body. A rule match's or an alert's is built from its event or
    * alert row, the same bytes at every attempt: the fields it is built from never change once
-   * written (the score and an alert's repeats and acknowledgement are not in it). A test send
-   * carries its own.
+   * written (the score and an alert's repeats and acknowledgement are not in it), and an
+   * escalation freezes the bodies of the alert's queued deliveries before it changes the row. A
+   * test send, and an escalation's own webhook, carry their body.
    */
   Future<List<Delivery>> withPayloads(List<Delivery> claimed) {
     Long[] eventIds = claimed.stream().filter(d -> d.payload() == null && d.ruleId() != null).map(Delivery::eventId)
