@@ -27,7 +27,9 @@ import java.util.Arrays;
  *
  * <p>A key that grew since a sample's day is judged at today's level: each sample is scaled up by
  * how much busier the key's last 24 hours were than the 24 hours before that sample (never down, at
- * most 4×), so a key growing 15 % a day is not a spike against last week's weekend.
+ * most 4×), so a key growing 15 % a day is not a spike against last week's weekend. A sample after
+ * a day off reads as scaled up too, which the median of a week's samples shrugs off; the first
+ * week's busiest-of-the-days uses the samples as they were.
  *
  * <p>For off-hours, the same days say whether the key signed in this hour or the hours on either side
  * of it: an hour next to the key's usual window is judged with the window's edge in mind.
@@ -57,6 +59,7 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
     int[] allDays = new int[DAYS];
     long[] sameSamples = new long[DAYS];
     long[] allSamples = new long[DAYS];
+    long[] rawSamples = new long[DAYS];
     int same = 0;
     int all = 0;
     int used = 0;
@@ -73,6 +76,7 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
       double grown = levelNow > 0 && levelThen > 0 ? Math.min(MAX_GROWTH, levelNow / (double) levelThen) : 1;
       long sample = Math.round(raw * Math.max(1, grown));
       LocalDate date = date(b, zone);
+      rawSamples[all] = raw;
       allSamples[all] = sample;
       allDays[all++] = (int) date.toEpochDay();
       if (weekend(date) == weekendNow) {
@@ -89,7 +93,9 @@ record SeasonalBaseline(long hour, double expectedRph, String profile, String da
       return new SeasonalBaseline(hour, flat, "flat", null, NO_DAYS, NO_SAMPLES, 0, 0, total, observed);
     }
     if (all < WEEK) {
-      long[] samples = Arrays.copyOf(allSamples, all);
+      // Unscaled: the day before a Monday sample is a Sunday, and the busiest of a few days must not
+      // take a sample scaled up for "growth" that was only a day off.
+      long[] samples = Arrays.copyOf(rawSamples, all);
       return new SeasonalBaseline(hour, Arrays.stream(samples).max().orElse(0), "hour_of_day", "all",
           evidence ? Arrays.copyOf(allDays, all) : NO_DAYS, evidence ? samples : NO_SAMPLES, all, used, total,
           observed);

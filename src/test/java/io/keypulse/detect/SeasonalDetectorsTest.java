@@ -101,6 +101,26 @@ class SeasonalDetectorsTest {
     }
 
     @Test
+    @DisplayName("an office key in UTC−8 seen for six days: a 11× burst in its window is critical, its days off inflate nothing")
+    void firstWeekSpike() {
+      KeyHistory key = new KeyHistory(MONDAY);
+      // Local Mon–Fri 09:00–15:00 at UTC−8 is 17:00–23:00 UTC; first seen on Thursday.
+      List<String> normal = raised(key, () -> {
+        for (int day : new int[] {3, 4, 7, 8}) {
+          sign(key, MONDAY + day * DAY + 17 * HOUR, MONDAY + day * DAY + 23 * HOUR, 10);
+        }
+        sign(key, MONDAY + 9 * DAY + 17 * HOUR, MONDAY + 9 * DAY + 19 * HOUR, 10);
+      });
+      assertThat(normal).isEmpty();
+      List<String> spike = raised(key, () -> {
+        for (int i = 0; i < 110; i++) {
+          key.sign().ip("10.1.1.1").actor("svc").at(MONDAY + 9 * DAY + 19 * HOUR + i * 25_000L);
+        }
+      });
+      assertThat(spike).contains("signing_volume_spike:escalated");
+    }
+
+    @Test
     @DisplayName("a key growing 15 % a day for two weeks raises nothing, on its second weekend either")
     void growth() {
       KeyHistory key = new KeyHistory(MONDAY);
