@@ -310,7 +310,7 @@ class WebhookDeliveryTest extends WebhookNodeTest {
         receiver.url("/v")).put("severity", "critical");
     Map<String, JsonObject> bad = Map.of(
         "name is required", good.copy().put("name", (String) null),
-        "event_type_match must be", good.copy().put("event_type_match", "Key Rotated!"),
+        "event_type_match must be", good.copy().put("event_type_match", "key\trotated"),
         "severity must be one of", good.copy().put("severity", "high"),
         "webhook_url is required", good.copy().put("webhook_url", (String) null),
         "http:// or https://", good.copy().put("webhook_url", "ftp://127.0.0.1/x"),
