@@ -21,14 +21,16 @@ HOUR = 3600
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def call(base, method, path, body=None, key=None):
-    data = json.dumps(body).encode() if body is not None else None
+def call(base, method, path, body=None, key=None, raw=None):
+    """JSON in and out (raw: a body already encoded; /metrics answers its text), retrying 429 and 503."""
+    data = raw if raw is not None else json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(base + path, data=data, method=method,
                                  headers={"Content-Type": "application/json", **({"X-API-Key": key} if key else {})})
-    for attempt in range(20):
+    for attempt in range(30):
         try:
             with OPENER.open(req, timeout=60) as r:
-                return json.loads(r.read() or b"{}")
+                text = r.read()
+                return text if path == "/metrics" else json.loads(text or b"{}")
         except urllib.error.HTTPError as e:
             if e.code in (429, 503):
                 time.sleep(float(e.headers.get("Retry-After") or 1))

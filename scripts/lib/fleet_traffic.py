@@ -42,7 +42,8 @@ import argparse, bisect, json, math, random, re, sys, threading, time, urllib.er
 from collections import Counter, defaultdict
 
 MIN, HOUR, DAY = 60, 3600, 86400
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# The HTTP helpers are the first generator's (same folder, so importable when run as a script).
+from detect_traffic import all_alerts, call, parse  # noqa: E402
 ZONES = [("UTC-8", -8), ("UTC-5", -5), ("UTC", 0), ("UTC+1", 1), ("UTC+5:30", 5.5), ("UTC+8", 8), ("UTC+9", 9)]
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 AUTO = ""            # ip/actor placeholder: one of the key's own, filled in when the key is finished
@@ -54,31 +55,9 @@ MIX = [("office", 0.25), ("batch", 0.067), ("growing", 0.05), ("pod", 0.067), ("
        ("access", 0.05), ("new", 0.10), ("onboarded", 0.034)]
 
 
-def call(base, method, path, body=None, key=None, raw=None):
-    data = raw if raw is not None else json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json", **({"X-API-Key": key} if key else {})})
-    for _ in range(30):
-        try:
-            with OPENER.open(req, timeout=60) as r:
-                text = r.read()
-                return text if path == "/metrics" else json.loads(text or b"{}")
-        except urllib.error.HTTPError as e:
-            if e.code in (429, 503):
-                time.sleep(float(e.headers.get("Retry-After") or 1))
-                continue
-            raise SystemExit(f"{method} {path}: {e.code} {e.read()[:300]!r}")
-    raise SystemExit(f"{method} {path}: gave up")
-
-
 def iso(t):
     g = time.gmtime(t)
     return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (g[0], g[1], g[2], g[3], g[4], g[5], int(round((t % 1) * 1000)) % 1000)
-
-
-def parse(ts):
-    from datetime import datetime
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
 
 
 class Key:
@@ -650,16 +629,6 @@ def send(base, api_key, events, streams=4):
     for t in threads:
         t.join()
     return time.time() - began
-
-
-def all_alerts(base, api_key):
-    out, cursor = [], None
-    while True:
-        d = call(base, "GET", "/api/alerts?limit=500" + (f"&before_id={cursor}" if cursor else ""), key=api_key)
-        out += d["alerts"]
-        cursor = d.get("next_before_id")
-        if not cursor:
-            return out
 
 
 def detected_count(base):
