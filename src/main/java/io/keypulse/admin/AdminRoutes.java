@@ -14,6 +14,7 @@ import io.keypulse.partner.Credentials;
 import io.keypulse.partner.PartnerInfo;
 import io.keypulse.partner.Partners;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -38,9 +39,11 @@ public final class AdminRoutes {
   private final DeliveryLog deliveries;
   private final ClientLimit limit;
   private final byte[] tokenDigest;
+  private final Handler<RoutingContext> body;
 
-  public AdminRoutes(Partners partners, ApiKeys apiKeys, CredentialCache credentials, ClusterView cluster,
-                     DeliveryLog deliveries, ClientLimit limit, String adminToken) {
+  public AdminRoutes(Partners partners, ApiKeys apiKeys, CredentialCache credentials, Handler<RoutingContext> body,
+                     ClusterView cluster, DeliveryLog deliveries, ClientLimit limit, String adminToken) {
+    this.body = body;
     this.partners = partners;
     this.apiKeys = apiKeys;
     this.credentials = credentials;
@@ -52,7 +55,8 @@ public final class AdminRoutes {
 
   public Router router(Vertx vertx) {
     Router router = Router.router(vertx);
-    router.route().handler(limit).handler(this::operatorOnly);
+    // The body is read only once the operator token checked out.
+    router.route().handler(limit).handler(this::operatorOnly).handler(body);
     router.get("/partners").handler(this::listPartners);
     router.put("/partners/:id/plan").handler(this::setPlan);
     router.put("/partners/:id/status").handler(this::setStatus);
@@ -86,15 +90,26 @@ public final class AdminRoutes {
     }).onFailure(ctx::fail);
   }
 
+  /**
+   * Replaces a partner's plan: requests per minute per key, per minute over all its keys, and active
+   * keys. A field left out or null means the node default.
+   */
   private void setPlan(RoutingContext ctx) {
     String partnerId = ctx.pathParam("id");
-    Object value = JsonBodies.object(ctx).getValue("rate_limit_per_min");
+    JsonObject body = JsonBodies.object(ctx);
+    Partners.Plan plan = new Partners.Plan(positiveOrNull(body, "rate_limit_per_min"),
+        positiveOrNull(body, "partner_rate_limit_per_min"), positiveOrNull(body, "max_active_keys"));
+    changed(ctx, partnerId, partners.setPlan(partnerId, plan), new JsonObject().put("success", true)
+        .put("partner_id", partnerId).put("rate_limit_per_min", plan.perKey())
+        .put("partner_rate_limit_per_min", plan.perPartner()).put("max_active_keys", plan.maxActiveKeys()));
+  }
+
+  private static Integer positiveOrNull(JsonObject body, String field) {
+    Object value = body.getValue(field);
     if (value != null && !(value instanceof Integer n && n > 0)) {
-      throw HttpProblem.badRequest("rate_limit_per_min must be a positive integer, or null for the default");
+      throw HttpProblem.badRequest(field + " must be a positive integer, or null for the default");
     }
-    Integer perMinute = (Integer) value;
-    changed(ctx, partnerId, partners.setRateLimit(partnerId, perMinute),
-        new JsonObject().put("success", true).put("partner_id", partnerId).put("rate_limit_per_min", perMinute));
+    return (Integer) value;
   }
 
   private void setStatus(RoutingContext ctx) {
@@ -130,7 +145,9 @@ public final class AdminRoutes {
       ctx.response().setStatusCode(201);
       ctx.json(new JsonObject().put("success", true).put("partner_id", partnerId).put("id", info.id())
           .put("api_key", apiKey).put("created_at", Times.iso(info.createdAt())));
-    }).onFailure(failure -> ctx.fail(isMissingPartner(failure) ? HttpProblem.notFound("no partner " + partnerId) : failure));
+    }).onFailure(failure -> ctx.fail(isMissingPartner(failure) ? HttpProblem.notFound("no partner " + partnerId)
+        : failure instanceof ApiKeys.TooManyKeys tooMany ? new HttpProblem(409, tooMany.getMessage()
+            + " (the plan's max_active_keys)") : failure));
   }
 
   private void revokeKey(RoutingContext ctx) {
@@ -181,7 +198,8 @@ public final class AdminRoutes {
 
   private static JsonObject partner(PartnerInfo p) {
     return new JsonObject().put("id", p.id()).put("name", p.name()).put("status", p.status())
-        .put("rate_limit_per_min", p.ratePerMinute()).put("webhook_url", p.webhookUrl())
+        .put("rate_limit_per_min", p.ratePerMinute()).put("partner_rate_limit_per_min", p.partnerPerMinute())
+        .put("max_active_keys", p.maxActiveKeys()).put("webhook_url", p.webhookUrl())
         .put("active_keys", p.activeKeys()).put("created_at", Times.iso(p.createdAt()));
   }
 

@@ -43,7 +43,8 @@ public final class PartnerRoutes {
       ctx.response().setStatusCode(201);
       ctx.json(new JsonObject().put("success", true).put("id", info.id()).put("name", info.name())
           .put("api_key", apiKey).put("prefix", info.prefix()).put("created_at", Times.iso(info.createdAt())));
-    }).onFailure(ctx::fail);
+    }).onFailure(failure -> ctx.fail(failure instanceof ApiKeys.TooManyKeys tooMany
+        ? new HttpProblem(409, tooMany.getMessage()) : failure));
   }
 
   void listKeys(RoutingContext ctx) {

@@ -29,20 +29,52 @@ public final class ApiKeys {
   private static final String REVOKE = """
       UPDATE api_keys SET status = 'revoked', revoked_at = now() WHERE id = $1 AND status = 'active'
       """;
-  /** Marks the key used (at most once per cache period, since hits are cached) and says what it grants. */
+  /**
+   * What a presented key grants. A read only: a flood of unknown keys must cost no write (last use
+   * is recorded in batches by {@link #touch}).
+   */
   private static final String AUTHENTICATE = """
-      UPDATE api_keys k SET last_used_at = CASE WHEN k.status = 'active' THEN now() ELSE k.last_used_at END
-      FROM partners p WHERE k.key_hash = $1 AND p.id = k.partner_id
-      RETURNING k.id, k.partner_id, k.key_hash, k.status, p.status AS partner_status, p.rate_limit_per_min
+      SELECT k.id, k.partner_id, k.key_hash, k.status, p.status AS partner_status, p.rate_limit_per_min,
+             p.partner_rate_limit_per_min
+      FROM api_keys k JOIN partners p ON p.id = k.partner_id WHERE k.key_hash = $1
+      """;
+  private static final String CREDENTIAL_OF = """
+      SELECT k.id, k.partner_id, k.key_hash, k.status, p.status AS partner_status, p.rate_limit_per_min,
+             p.partner_rate_limit_per_min
+      FROM api_keys k JOIN partners p ON p.id = k.partner_id WHERE k.id = $1
+      """;
+  private static final String TOUCH = """
+      UPDATE api_keys SET last_used_at = now() WHERE id = ANY($1) AND status = 'active'
+      """;
+  /** The partner's row is locked so that two concurrent mints cannot both take the last free place. */
+  private static final String KEY_ALLOWANCE = """
+      SELECT p.max_active_keys, (SELECT count(*) FROM api_keys k WHERE k.partner_id = p.id AND k.status = 'active')
+      FROM partners p WHERE p.id = $1 FOR UPDATE
       """;
 
   /** Outcome of a revocation request. */
   public enum Revocation { REVOKED, ALREADY_REVOKED, NOT_FOUND, LAST_ACTIVE_KEY }
 
-  private final Pool pool;
+  /** Minting refused: the partner already holds as many active keys as its plan allows. */
+  public static final class TooManyKeys extends RuntimeException {
+    private final int limit;
 
-  public ApiKeys(Pool pool) {
+    TooManyKeys(int limit) {
+      super("at most " + limit + " active API keys; revoke one first", null, false, false);
+      this.limit = limit;
+    }
+
+    public int limit() {
+      return limit;
+    }
+  }
+
+  private final Pool pool;
+  private final int defaultMaxActiveKeys;
+
+  public ApiKeys(Pool pool, int defaultMaxActiveKeys) {
     this.pool = pool;
+    this.defaultMaxActiveKeys = defaultMaxActiveKeys;
   }
 
   static Future<ApiKeyInfo> insert(SqlClient client, String partnerId, String name, String apiKey, String mintedBy) {
@@ -50,9 +82,29 @@ public final class ApiKeys {
     return client.preparedQuery(INSERT).execute(row).map(rows -> info(rows.iterator().next()));
   }
 
-  /** Mints a key for an existing partner; the caller shows it once and forgets it. */
+  /**
+   * Mints a key for an existing partner; the caller shows it once and forgets it. Fails with
+   * {@link TooManyKeys} when the partner's plan allows no more active keys, and with a foreign-key
+   * violation when there is no such partner.
+   */
   public Future<ApiKeyInfo> mint(String partnerId, String name, String apiKey, String mintedBy) {
-    return insert(pool, partnerId, name, apiKey, mintedBy);
+    return pool.withTransaction(conn -> conn.preparedQuery(KEY_ALLOWANCE).execute(Tuple.of(partnerId))
+        .compose(rows -> {
+          if (rows.size() == 1) {
+            Row row = rows.iterator().next();
+            int limit = row.getInteger(0) != null ? row.getInteger(0) : defaultMaxActiveKeys;
+            if (row.getLong(1) >= limit) {
+              return Future.failedFuture(new TooManyKeys(limit));
+            }
+          }
+          return insert(conn, partnerId, name, apiKey, mintedBy);
+        }));
+  }
+
+  /** Records that these keys were used just now (one statement for all the keys a node saw lately). */
+  public Future<Void> touch(List<Long> keyIds) {
+    return keyIds.isEmpty() ? Future.succeededFuture()
+        : pool.preparedQuery(TOUCH).execute(Tuple.tuple().addArrayOfLong(keyIds.toArray(new Long[0]))).mapEmpty();
   }
 
   public Future<List<ApiKeyInfo>> list(String partnerId) {
@@ -99,6 +151,12 @@ public final class ApiKeys {
     return pool.preparedQuery(IN_FORCE).execute(Tuple.of(keyId)).map(rows -> rows.size() == 1);
   }
 
+  /** What the key with this id grants (a session token names its key by id). */
+  public Future<Optional<Credential>> credentialOf(long keyId) {
+    return pool.preparedQuery(CREDENTIAL_OF).execute(Tuple.of(keyId))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(credential(rows.iterator().next())));
+  }
+
   /** Finds what a presented key grants; empty if no such key exists. */
   public Future<Optional<Credential>> authenticate(String apiKey) {
     byte[] hash = Credentials.hash(apiKey);
@@ -111,9 +169,14 @@ public final class ApiKeys {
       if (!MessageDigest.isEqual(hash, row.getBuffer("key_hash").getBytes())) {
         return Optional.empty();
       }
-      return Optional.of(new Credential(row.getLong("id"), row.getString("partner_id"), row.getString("status"),
-          row.getString("partner_status"), row.getInteger("rate_limit_per_min")));
+      return Optional.of(credential(row));
     });
+  }
+
+  private static Credential credential(Row row) {
+    return new Credential(row.getLong("id"), row.getString("partner_id"), row.getString("status"),
+        row.getString("partner_status"), row.getInteger("rate_limit_per_min"),
+        row.getInteger("partner_rate_limit_per_min"));
   }
 
   private static ApiKeyInfo info(Row row) {

@@ -3,5 +3,5 @@ package io.keypulse.partner;
 import java.time.Instant;
 
 /** A partner as operators see it. */
-public record PartnerInfo(String id, String name, String status, Integer ratePerMinute, String webhookUrl,
-                          Instant createdAt, long activeKeys) {}
+public record PartnerInfo(String id, String name, String status, Integer ratePerMinute, Integer partnerPerMinute,
+                          Integer maxActiveKeys, String webhookUrl, Instant createdAt, long activeKeys) {}

@@ -14,14 +14,18 @@ import java.util.Optional;
 public final class Partners {
   private static final String INSERT_PARTNER =
       "INSERT INTO partners (id, name, webhook_url, webhook_secret_enc) VALUES ($1, $2, $3, $4)";
-  private static final String SET_RATE_LIMIT = "UPDATE partners SET rate_limit_per_min = $2 WHERE id = $1";
+  private static final String SET_PLAN = """
+      UPDATE partners SET rate_limit_per_min = $2, partner_rate_limit_per_min = $3, max_active_keys = $4
+      WHERE id = $1
+      """;
   private static final String SET_STATUS = "UPDATE partners SET status = $2 WHERE id = $1";
   private static final String SET_WEBHOOK = "UPDATE partners SET webhook_url = $2 WHERE id = $1";
   private static final String WEBHOOK = "SELECT webhook_url FROM partners WHERE id = $1";
   private static final String SECRET = "SELECT webhook_secret_enc FROM partners WHERE id = $1";
   private static final String SET_SECRET = "UPDATE partners SET webhook_secret_enc = $2 WHERE id = $1";
   private static final String LIST = """
-      SELECT p.id, p.name, p.status, p.rate_limit_per_min, p.webhook_url, p.created_at,
+      SELECT p.id, p.name, p.status, p.rate_limit_per_min, p.partner_rate_limit_per_min, p.max_active_keys,
+             p.webhook_url, p.created_at,
              count(k.id) FILTER (WHERE k.status = 'active') AS active_keys
       FROM partners p LEFT JOIN api_keys k ON k.partner_id = p.id
       WHERE p.id > $1 GROUP BY p.id ORDER BY p.id LIMIT $2
@@ -53,9 +57,16 @@ public final class Partners {
             && triesLeft > 1 ? attempt(name, webhookUrl, triesLeft - 1) : Future.failedFuture(failure));
   }
 
-  /** A plan: requests per minute per key, or null for the node default. False if no such partner. */
-  public Future<Boolean> setRateLimit(String partnerId, Integer perMinute) {
-    return pool.preparedQuery(SET_RATE_LIMIT).execute(Tuple.of(partnerId, perMinute)).map(r -> r.rowCount() == 1);
+  /**
+   * A partner's plan; each null means the node default (rate_limit.per_min per key, the partner
+   * multiplier times that over all keys, rate_limit.max_active_keys).
+   */
+  public record Plan(Integer perKey, Integer perPartner, Integer maxActiveKeys) {}
+
+  /** Replaces the partner's plan. False if no such partner. */
+  public Future<Boolean> setPlan(String partnerId, Plan plan) {
+    return pool.preparedQuery(SET_PLAN).execute(Tuple.of(partnerId, plan.perKey(), plan.perPartner(),
+        plan.maxActiveKeys())).map(r -> r.rowCount() == 1);
   }
 
   /** Partners in id order, after the given id (paging for operators). */
@@ -64,7 +75,8 @@ public final class Partners {
       List<PartnerInfo> out = new ArrayList<>();
       for (Row r : rows) {
         out.add(new PartnerInfo(r.getString("id"), r.getString("name"), r.getString("status"),
-            r.getInteger("rate_limit_per_min"), r.getString("webhook_url"),
+            r.getInteger("rate_limit_per_min"), r.getInteger("partner_rate_limit_per_min"),
+            r.getInteger("max_active_keys"), r.getString("webhook_url"),
             r.getOffsetDateTime("created_at").toInstant(), r.getLong("active_keys")));
       }
       return out;
