@@ -4,6 +4,7 @@ import com.hazelcast.core.HazelcastInstance;
 import io.keypulse.api.ApiSetup;
 import io.keypulse.api.ApiVerticle;
 import io.keypulse.api.CacheSyncVerticle;
+import io.keypulse.api.ConnectionGuard;
 import io.keypulse.api.CredentialCache;
 import io.keypulse.api.RateLimitVerticle;
 import io.keypulse.api.RateLimiter;
@@ -23,6 +24,7 @@ import io.keypulse.detect.DetectStats;
 import io.keypulse.detect.DetectorVerticle;
 import io.keypulse.detect.PartnerSettingsCache;
 import io.keypulse.live.LivePublisher;
+import io.keypulse.live.LiveQuota;
 import io.keypulse.live.LiveStreams;
 import io.keypulse.live.Sessions;
 import io.keypulse.ops.Readiness;
@@ -128,10 +130,13 @@ public final class KeyPulseNode implements AutoCloseable {
     DetectSetup detect = new DetectSetup(config, pg, hazelcast, new PartnerSettingsCache(), new DetectStats(metrics), clock);
     Pool queryPool = Pools.query(vertx, config.pg(), pg);
     Sessions sessions = new Sessions(vertx, SecretFiles.configuredOrGenerated(config.live().jwtSecret(),
-        config.dataDir(), "jwt-secret", Sessions::newSecret), config.live().tokenTtlSeconds(), new ApiKeys(queryPool));
-    ApiSetup api = new ApiSetup(config, pg, port, metrics, secrets, adminToken,
-        new CredentialCache(config.auth().cacheSeconds(), clock), new RateLimiter(hazelcast, clock), hazelcast,
-        readiness, clock, detectors, detect.stats(), sessions, LiveStreams.openGauge(metrics));
+        config.dataDir(), "jwt-secret", Sessions::newSecret), config.live().tokenTtlSeconds());
+    CredentialCache credentials = new CredentialCache(new ApiKeys(queryPool, config.rateLimit().maxActiveKeys()),
+        config.auth().cacheSeconds(), config.auth().negativeCacheSeconds(), config.auth().maxConcurrentLookups(), clock);
+    ApiSetup api = new ApiSetup(config, pg, port, metrics, secrets, adminToken, credentials,
+        new RateLimiter(hazelcast, clock), hazelcast, readiness, clock, detectors, detect.stats(), sessions,
+        LiveStreams.openGauge(metrics), new LiveQuota(config.live().maxStreamsPerPartner()),
+        new ConnectionGuard(config.http()));
 
     // Deployed in dependency order; close() undeploys in reverse (HTTP first, the store last).
     List<String> deployments = new ArrayList<>();
@@ -146,7 +151,8 @@ public final class KeyPulseNode implements AutoCloseable {
     String member = hazelcast.getCluster().getLocalMember().getUuid().toString();
     deployments.add(vertx.deployVerticle(new DeliveryVerticle(config.webhook(), queryPool,
         new Partners(queryPool, secrets), member, metrics)).await());
-    deployments.add(vertx.deployVerticle(new CacheSyncVerticle(api.credentials(), detect.settings())).await());
+    deployments.add(vertx.deployVerticle(new CacheSyncVerticle(api.credentials(), detect.settings(),
+        config.auth().cacheSeconds())).await());
     deployments.add(vertx.deployVerticle(new RateLimitVerticle(api.limiter(), hazelcast)).await());
     int instances = config.http().instances() > 0 ? config.http().instances() : Runtime.getRuntime().availableProcessors();
     deployments.add(vertx.deployVerticle(() -> new ApiVerticle(api), new DeploymentOptions().setInstances(instances))

@@ -5,6 +5,7 @@ import io.keypulse.config.Config;
 import io.keypulse.db.PgTarget;
 import io.keypulse.detect.DetectRouter;
 import io.keypulse.detect.DetectStats;
+import io.keypulse.live.LiveQuota;
 import io.keypulse.live.Sessions;
 import io.keypulse.ops.Readiness;
 import io.keypulse.partner.SecretBox;
@@ -16,4 +17,5 @@ import java.util.concurrent.atomic.AtomicInteger;
 public record ApiSetup(Config config, PgTarget pg, int port, PrometheusMeterRegistry metrics, SecretBox secrets,
                        String adminToken, CredentialCache credentials, RateLimiter limiter,
                        HazelcastInstance hazelcast, Readiness readiness, Clock clock, DetectRouter detectors,
-                       DetectStats detectStats, Sessions sessions, AtomicInteger liveStreams) {}
+                       DetectStats detectStats, Sessions sessions, AtomicInteger liveStreams,
+                       LiveQuota liveQuota, ConnectionGuard connections) {}

@@ -30,8 +30,10 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.Handler;
+import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.sqlclient.Pool;
 import java.util.concurrent.TimeUnit;
 
@@ -39,6 +41,7 @@ import java.util.concurrent.TimeUnit;
 public final class ApiVerticle extends VerticleBase {
   private final ApiSetup setup;
   private HttpServer server;
+  private ConnectionGuard.Watch watch;
 
   public ApiVerticle(ApiSetup setup) {
     this.setup = setup;
@@ -49,11 +52,11 @@ public final class ApiVerticle extends VerticleBase {
     Config config = setup.config();
     Pool pool = Pools.query(vertx, config.pg(), setup.pg());
     EventFields fields = new EventFields(config.ingest(), setup.clock());
-    ApiKeys apiKeys = new ApiKeys(pool);
+    ApiKeys apiKeys = new ApiKeys(pool, config.rateLimit().maxActiveKeys());
     Partners partners = new Partners(pool, setup.secrets());
     ClientLimit anonymous = new ClientLimit(setup.limiter(), "anon", config.rateLimit().anonymousPerMin(),
         "too many requests without a valid API key from this address; retry later");
-    Authenticator auth = new Authenticator(apiKeys, setup.credentials(), setup.limiter(), config.rateLimit().perMin(),
+    Authenticator auth = new Authenticator(setup.credentials(), setup.limiter(), config.rateLimit(),
         Counter.builder("keypulse.ratelimit.rejected").description("Requests refused with 429")
             .register(setup.metrics()), anonymous);
     IngestRoutes ingest = new IngestRoutes(new EventStoreClient(vertx, config.store().appendTimeoutSeconds()),
@@ -69,63 +72,77 @@ public final class ApiVerticle extends VerticleBase {
     ExemptionRoutes exemptions = new ExemptionRoutes(settings, config.ingest(), setup.clock());
     DetectorRoutes detectors = new DetectorRoutes(new DetectorReport(pool, settings));
     Sessions sessions = setup.sessions();
-    LiveStreams streams = new LiveStreams(config.live(), events, alerts, setup.liveStreams(), setup.metrics());
+    LiveStreams streams = new LiveStreams(config.live(), events, alerts, setup.liveStreams(), setup.liveQuota(),
+        setup.metrics());
     WebhookTargets webhookTargets = new WebhookTargets(vertx, config.webhook().allowedCidrs(), 0);
     PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), webhookTargets);
     WebhookRoutes webhooks = new WebhookRoutes(new RuleStore(pool), new DeliveryLog(pool), partners, webhookTargets,
         setup.credentials(), config.webhook().maxActiveRules(), config.webhook().timeoutMs() + 2000L, setup.clock());
     ClientLimit registrationLimit = new ClientLimit(setup.limiter(), "register", config.rateLimit().registerPerMin(),
         "too many registrations from this address; retry later");
-    AdminRoutes admin = new AdminRoutes(partners, apiKeys, setup.credentials(),
+    ConnectionGuard guard = setup.connections();
+    BodyReader body = new BodyReader(guard, config.http().bodyLimitBytes());
+    AdminRoutes admin = new AdminRoutes(partners, apiKeys, setup.credentials(), body,
         new ClusterView(setup.hazelcast(), setup.detectStats(), new DeliveryLog(pool)), new DeliveryLog(pool),
         new ClientLimit(setup.limiter(), "admin", config.rateLimit().adminPerMin(),
             "too many operator requests from this address; retry later"), setup.adminToken());
     Failures failures = new Failures(setup.metrics());
 
     Router router = Router.router(vertx);
-    // Ahead of the body handler: SockJS reads its own request bodies.
-    LiveBridge bridge = new LiveBridge(vertx, sessions);
+    // Ahead of the pause below: SockJS reads its own request bodies.
+    LiveBridge bridge = new LiveBridge(vertx, sessions, session -> auth.admitBridge(vertx, session),
+        setup.liveQuota());
     router.route("/eventbus/*").subRouter(bridge.router());
-    router.route().handler(BodyHandler.create(false).setBodyLimit(config.http().bodyLimitBytes()));
-    router.post("/api/v1/partners/register").handler(registrationLimit).handler(self::register);
-    router.post("/api/v1/api-keys").handler(auth.required()).handler(self::createKey);
-    router.get("/api/v1/api-keys").handler(auth.required()).handler(self::listKeys);
-    router.delete("/api/v1/api-keys/:id").handler(auth.required()).handler(self::revokeKey);
-    router.post("/api/v1/events/ingest").handler(auth.required()).handler(ingest.handler(new PartnerDialect(fields,
+    // A body is read only once its caller is known and allowed (BodyReader, after authentication):
+    // until then the request is paused, so a stranger's upload costs no memory.
+    router.route().handler(ctx -> {
+      if (carriesBody(ctx.request())) {
+        ctx.request().pause();
+      }
+      ctx.next();
+    });
+    Handler<RoutingContext> key = auth.required();
+    router.post("/api/v1/partners/register").handler(registrationLimit)
+        .handler(new BodyReader(guard, config.http().registerBodyLimitBytes())).handler(self::register);
+    router.post("/api/v1/api-keys").handler(key).handler(body).handler(self::createKey);
+    router.get("/api/v1/api-keys").handler(key).handler(self::listKeys);
+    router.delete("/api/v1/api-keys/:id").handler(key).handler(self::revokeKey);
+    router.post("/api/v1/events/ingest").handler(key).handler(body).handler(ingest.handler(new PartnerDialect(fields,
         config.ingest().maxBatch()), "partner"));
-    router.post("/api/events").handler(auth.required()).handler(ingest.handler(ReferenceDialect.single(fields), "reference"));
-    router.post("/api/events/batch").handler(auth.required())
+    router.post("/api/events").handler(key).handler(body)
+        .handler(ingest.handler(ReferenceDialect.single(fields), "reference"));
+    router.post("/api/events/batch").handler(key).handler(body)
         .handler(ingest.handler(ReferenceDialect.batch(fields, config.ingest().maxBatch()), "reference"));
-    router.get("/api/events").handler(auth.required()).handler(queries::events);
-    router.post("/api/v1/auth/token").handler(auth.required())
+    router.get("/api/events").handler(key).handler(queries::events);
+    router.post("/api/v1/auth/token").handler(key).handler(body)
         .handler(ctx -> ctx.json(sessions.grant(Caller.of(ctx).partnerId(), Caller.of(ctx).apiKeyId())));
     router.get("/api/events/stream").handler(auth.keyOrSession(sessions))
         .handler(ctx -> streams.open(ctx, Caller.of(ctx).partnerId()));
-    router.get("/api/keys").handler(auth.required()).handler(queries::keys);
-    router.get("/api/keys/:key_id/activity").handler(auth.required()).handler(queries::activity);
+    router.get("/api/keys").handler(key).handler(queries::keys);
+    router.get("/api/keys/:key_id/activity").handler(key).handler(queries::activity);
     router.get("/api/stats").handler(auth.optional()).handler(queries::stats);
-    router.patch("/api/keys/:key_id").handler(auth.required()).handler(detection::patchKey);
-    router.get("/api/alerts").handler(auth.required()).handler(detection::listAlerts);
-    router.post("/api/alerts/:id/ack").handler(auth.required()).handler(detection::ackAlert);
-    router.get("/api/v1/policies").handler(auth.required()).handler(detection::getPolicy);
-    router.put("/api/v1/policies").handler(auth.required()).handler(detection::putPolicy);
-    router.post("/api/v1/thresholds").handler(auth.required()).handler(detection::createThreshold);
-    router.get("/api/v1/thresholds").handler(auth.required()).handler(detection::listThresholds);
-    router.delete("/api/v1/thresholds/:id").handler(auth.required()).handler(detection::deleteThreshold);
-    router.post("/api/v1/exceptions").handler(auth.required()).handler(exemptions::create);
-    router.get("/api/v1/exceptions").handler(auth.required()).handler(exemptions::list);
-    router.get("/api/v1/exceptions/:id").handler(auth.required()).handler(exemptions::get);
-    router.delete("/api/v1/exceptions/:id").handler(auth.required()).handler(exemptions::delete);
-    router.get("/api/v1/detectors").handler(auth.required()).handler(detectors::list);
-    router.post("/api/v1/rules").handler(auth.required()).handler(webhooks::createRule);
-    router.get("/api/v1/rules").handler(auth.required()).handler(webhooks::listRules);
-    router.delete("/api/v1/rules/:id").handler(auth.required()).handler(webhooks::deleteRule);
-    router.put("/api/v1/partners/webhook").handler(auth.required()).handler(webhooks::putPartnerWebhook);
-    router.post("/api/v1/partners/webhook-secret/rotate").handler(auth.required()).handler(webhooks::rotateSecret);
-    router.get("/api/v1/webhooks/deliveries").handler(auth.required()).handler(webhooks::listDeliveries);
-    router.get("/api/v1/webhooks/deliveries/:id").handler(auth.required()).handler(webhooks::getDelivery);
-    router.post("/api/v1/webhooks/deliveries/:id/replay").handler(auth.required()).handler(webhooks::replay);
-    router.post("/api/v1/webhooks/test").handler(auth.required()).handler(webhooks::test);
+    router.patch("/api/keys/:key_id").handler(key).handler(body).handler(detection::patchKey);
+    router.get("/api/alerts").handler(key).handler(detection::listAlerts);
+    router.post("/api/alerts/:id/ack").handler(key).handler(body).handler(detection::ackAlert);
+    router.get("/api/v1/policies").handler(key).handler(detection::getPolicy);
+    router.put("/api/v1/policies").handler(key).handler(body).handler(detection::putPolicy);
+    router.post("/api/v1/thresholds").handler(key).handler(body).handler(detection::createThreshold);
+    router.get("/api/v1/thresholds").handler(key).handler(detection::listThresholds);
+    router.delete("/api/v1/thresholds/:id").handler(key).handler(detection::deleteThreshold);
+    router.post("/api/v1/exceptions").handler(key).handler(body).handler(exemptions::create);
+    router.get("/api/v1/exceptions").handler(key).handler(exemptions::list);
+    router.get("/api/v1/exceptions/:id").handler(key).handler(exemptions::get);
+    router.delete("/api/v1/exceptions/:id").handler(key).handler(exemptions::delete);
+    router.get("/api/v1/detectors").handler(key).handler(detectors::list);
+    router.post("/api/v1/rules").handler(key).handler(body).handler(webhooks::createRule);
+    router.get("/api/v1/rules").handler(key).handler(webhooks::listRules);
+    router.delete("/api/v1/rules/:id").handler(key).handler(webhooks::deleteRule);
+    router.put("/api/v1/partners/webhook").handler(key).handler(body).handler(webhooks::putPartnerWebhook);
+    router.post("/api/v1/partners/webhook-secret/rotate").handler(key).handler(body).handler(webhooks::rotateSecret);
+    router.get("/api/v1/webhooks/deliveries").handler(key).handler(webhooks::listDeliveries);
+    router.get("/api/v1/webhooks/deliveries/:id").handler(key).handler(webhooks::getDelivery);
+    router.post("/api/v1/webhooks/deliveries/:id/replay").handler(key).handler(body).handler(webhooks::replay);
+    router.post("/api/v1/webhooks/test").handler(key).handler(body).handler(webhooks::test);
     router.route("/admin/*").subRouter(admin.router(vertx));
     Dashboard.mount(router);
     OpsRoutes.mount(router, vertx, pool, setup.hazelcast(), setup.readiness(), setup.metrics());
@@ -134,7 +151,16 @@ public final class ApiVerticle extends VerticleBase {
     router.errorHandler(404, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)))
         .errorHandler(405, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)));
 
-    server = vertx.createHttpServer(new HttpServerOptions().setHost(config.http().host())).requestHandler(router);
+    watch = guard.watch(vertx);
+    server = vertx.createHttpServer(new HttpServerOptions().setHost(config.http().host())
+            .setIdleTimeout(config.http().idleTimeoutSeconds())
+            // HTTP/1.1 only: the connection guard tracks one request at a time per connection.
+            .setHttp2ClearTextEnabled(false))
+        .connectionHandler(watch.connections())
+        .requestHandler(request -> {
+          watch.request(request);
+          router.handle(request);
+        });
     // Live sessions rest on API keys: when a partner's change, its streams and sockets end (and may come back).
     MessageConsumer<CredentialsChanged> changes = vertx.eventBus().consumer(Addresses.CREDENTIALS_CHANGED, msg -> {
       streams.credentialsChanged(msg.body().partnerId());
@@ -146,6 +172,13 @@ public final class ApiVerticle extends VerticleBase {
   /** Stops accepting, lets in-flight requests finish (up to the grace period). */
   @Override
   public Future<?> stop() {
+    watch.stop();
     return server.shutdown(setup.config().http().shutdownGraceSeconds(), TimeUnit.SECONDS);
+  }
+
+  /** Whether a request says it has a body: a length above zero, or a chunked one. */
+  private static boolean carriesBody(HttpServerRequest request) {
+    String length = request.getHeader("Content-Length");
+    return request.getHeader("Transfer-Encoding") != null || (length != null && !length.trim().equals("0"));
   }
 }

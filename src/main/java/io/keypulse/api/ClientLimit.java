@@ -1,9 +1,11 @@
 package io.keypulse.api;
 
+import io.keypulse.bus.Quota;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A per-client-address budget for the doors that come before an API key: registration, the
@@ -12,10 +14,17 @@ import java.util.Map;
  * limits; every answer it covers carries its X-RateLimit-* headers.
  */
 public final class ClientLimit implements Handler<RoutingContext> {
+  private static final int MAX_SPENT = 100_000;
+
   private final RateLimiter limiter;
   private final String bucket;
   private final int perMinute;
   private final String message;
+  /**
+   * Addresses whose budget this node saw spent, until the window's reset (epoch seconds): they are
+   * refused before any credential look-up, without asking the budget's owner again.
+   */
+  private final ConcurrentHashMap<String, Quota> spent = new ConcurrentHashMap<>();
 
   public ClientLimit(RateLimiter limiter, String bucket, int perMinute, String message) {
     this.limiter = limiter;
@@ -40,12 +49,47 @@ public final class ClientLimit implements Handler<RoutingContext> {
    * answer instead when the budget is spent, else null.
    */
   Future<HttpProblem> charge(RoutingContext ctx) {
-    String client = ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().hostAddress();
+    String client = client(ctx);
     return limiter.take(ctx.vertx(), bucket + ":" + client, perMinute).map(quota -> {
       RateLimiter.writeHeaders(quota, ctx.response());
-      return quota.allowed() ? null
-          : new HttpProblem(429, message, Map.of("Retry-After", Long.toString(quota.retryAfterSeconds())));
+      if (quota.allowed() && quota.remaining() > 0) {
+        return null;
+      }
+      if (spent.size() >= MAX_SPENT) {
+        long now = System.currentTimeMillis() / 1000;
+        spent.values().removeIf(q -> q.resetEpochSeconds() <= now);
+      }
+      spent.put(client, quota);
+      return quota.allowed() ? null : refusal(quota);
     });
+  }
+
+  /**
+   * The 429 (headers written) if this node already saw the client's budget spent in the current
+   * window, else null: the check that costs nothing, made before a credential look-up.
+   */
+  HttpProblem spent(RoutingContext ctx) {
+    Quota quota = spent.get(client(ctx));
+    if (quota == null) {
+      return null;
+    }
+    long now = System.currentTimeMillis();
+    if (quota.resetEpochSeconds() * 1000 <= now) {
+      spent.remove(client(ctx));
+      return null;
+    }
+    Quota now429 = new Quota(false, quota.limit(), 0, quota.resetEpochSeconds(),
+        Math.max(1, (quota.resetEpochSeconds() * 1000 - now + 999) / 1000));
+    RateLimiter.writeHeaders(now429, ctx.response());
+    return refusal(now429);
+  }
+
+  private HttpProblem refusal(Quota quota) {
+    return new HttpProblem(429, message, Map.of("Retry-After", Long.toString(quota.retryAfterSeconds())));
+  }
+
+  private static String client(RoutingContext ctx) {
+    return ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().hostAddress();
   }
 
   /** Fails the request with {@code problem}, or with the 429 if the client's budget is spent. */

@@ -8,37 +8,130 @@ import io.keypulse.partner.Credentials;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
- * Verified API keys per node, so that an authenticated request costs no database round trip.
- * Entries live auth.cache_seconds; revocations and plan changes evict them at once on every node
- * (see {@link io.keypulse.bus.Addresses#CREDENTIALS_CHANGED}). Keyed by hash: no plaintext kept.
+ * What presented API keys grant, per node, so that most requests cost no database round trip.
+ * <ul>
+ *   <li>Known keys live auth.cache_seconds; revocations, suspensions and plan changes evict them at
+ *       once on every node (see {@link io.keypulse.bus.Addresses#CREDENTIALS_CHANGED}).</li>
+ *   <li>Unknown keys are remembered as unknown for auth.negative_cache_seconds: repeating a wrong
+ *       key costs a map lookup.</li>
+ *   <li>Look-ups that do reach Postgres are reads, at most auth.max_concurrent_lookups at once per
+ *       node: a flood of random keys gets 503 rather than taking the query pool from partners.
+ *       While the look-ups are saturated a known key whose entry just expired is still honoured
+ *       (revocations are pushed, not polled, so it cannot outlive one).</li>
+ *   <li>Last use is recorded in batches ({@link #flushUsed}), not by a write per look-up.</li>
+ * </ul>
+ * Keyed by hash: no plaintext kept.
  */
 public final class CredentialCache {
   private static final int MAX_ENTRIES = 100_000;
+  /** How many cache periods an expired entry may still serve while look-ups are saturated. */
+  private static final int STALE_PERIODS = 10;
 
-  private record Entry(Credential credential, long expiresAtMillis) {}
+  private record Entry(Credential credential, long freshUntil) {}
 
-  private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Entry> known = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Long> unknown = new ConcurrentHashMap<>();
+  private final Set<Long> used = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger lookups = new AtomicInteger();
+  private final ApiKeys apiKeys;
   private final long ttlMillis;
+  private final long negativeTtlMillis;
+  private final int maxLookups;
   private final Clock clock;
 
-  public CredentialCache(int ttlSeconds, Clock clock) {
+  public CredentialCache(ApiKeys apiKeys, int ttlSeconds, int negativeTtlSeconds, int maxLookups, Clock clock) {
+    this.apiKeys = apiKeys;
     this.ttlMillis = ttlSeconds * 1000L;
+    this.negativeTtlMillis = negativeTtlSeconds * 1000L;
+    this.maxLookups = maxLookups;
     this.clock = clock;
   }
 
-  Future<Optional<Credential>> lookup(String apiKey, ApiKeys apiKeys) {
-    String id = HexFormat.of().formatHex(Credentials.hash(apiKey));
-    Entry hit = entries.get(id);
-    long now = clock.millis();
-    if (hit != null && hit.expiresAtMillis() > now) {
-      return Future.succeededFuture(Optional.of(hit.credential()));
+  /** What a presented key grants if this node knows it already (no look-up, no budget spent). */
+  Optional<Credential> cached(String apiKey) {
+    Entry hit = known.get("h:" + HexFormat.of().formatHex(Credentials.hash(apiKey)));
+    if (hit == null || hit.freshUntil() <= clock.millis()) {
+      return Optional.empty();
     }
-    return apiKeys.authenticate(apiKey).onSuccess(found -> found.ifPresent(c -> remember(id, c, now)));
+    used.add(hit.credential().keyId());
+    return Optional.of(hit.credential());
+  }
+
+  /** What a presented key grants; empty if no such key exists. */
+  Future<Optional<Credential>> lookup(String apiKey) {
+    return lookup("h:" + HexFormat.of().formatHex(Credentials.hash(apiKey)), () -> apiKeys.authenticate(apiKey));
+  }
+
+  /** What the key behind a session token grants now (revoked keys and suspended partners included). */
+  Future<Optional<Credential>> byKeyId(long keyId) {
+    return lookup("id:" + keyId, () -> apiKeys.credentialOf(keyId));
+  }
+
+  private Future<Optional<Credential>> lookup(String id, Supplier<Future<Optional<Credential>>> fromDatabase) {
+    long now = clock.millis();
+    Entry hit = known.get(id);
+    if (hit != null && hit.freshUntil() > now) {
+      return found(hit.credential());
+    }
+    Long unknownUntil = unknown.get(id);
+    if (unknownUntil != null && unknownUntil > now) {
+      return Future.succeededFuture(Optional.empty());
+    }
+    if (lookups.incrementAndGet() > maxLookups) {
+      lookups.decrementAndGet();
+      if (hit != null && hit.freshUntil() + STALE_PERIODS * ttlMillis > now) {
+        return found(hit.credential());
+      }
+      return Future.failedFuture(new HttpProblem(503, "too many credential checks in progress; retry shortly",
+          Map.of("Retry-After", "1")));
+    }
+    return fromDatabase.get().compose(result -> {
+      long at = clock.millis();
+      if (result.isEmpty()) {
+        bounded(unknown, () -> unknown.values().removeIf(until -> until <= at));
+        unknown.put(id, at + negativeTtlMillis);
+        return Future.succeededFuture(result);
+      }
+      bounded(known, () -> known.values().removeIf(e -> e.freshUntil() <= at));
+      known.put(id, new Entry(result.get(), at + ttlMillis));
+      unknown.remove(id);
+      // A known key's first use in a cache period is written at once (a key's list shows it used);
+      // later uses in batches. Unknown keys never cause a write.
+      return apiKeys.touch(List.of(result.get().keyId())).map(result);
+    }).andThen(done -> lookups.decrementAndGet());
+  }
+
+  private Future<Optional<Credential>> found(Credential credential) {
+    used.add(credential.keyId());
+    return Future.succeededFuture(Optional.of(credential));
+  }
+
+  /** Keeps a cache under MAX_ENTRIES: first drop what expired, else start over (a flood of fresh entries). */
+  private static void bounded(Map<String, ?> map, Runnable dropExpired) {
+    if (map.size() >= MAX_ENTRIES) {
+      dropExpired.run();
+      if (map.size() >= MAX_ENTRIES) {
+        map.clear();
+      }
+    }
+  }
+
+  /** Writes the last use of the keys seen since the previous flush, in one statement. */
+  public Future<Void> flushUsed() {
+    List<Long> ids = new ArrayList<>(used);
+    used.removeAll(ids);
+    return apiKeys.touch(ids);
   }
 
   /** A partner's credentials changed: forget them here at once, and tell every other node. */
@@ -49,16 +142,6 @@ public final class CredentialCache {
 
   /** Forgets every key of the partner (revocation, suspension, plan change). */
   public void evictPartner(String partnerId) {
-    entries.values().removeIf(e -> e.credential().partnerId().equals(partnerId));
-  }
-
-  private void remember(String id, Credential credential, long now) {
-    if (entries.size() >= MAX_ENTRIES) {
-      entries.values().removeIf(e -> e.expiresAtMillis() <= now);
-      if (entries.size() >= MAX_ENTRIES) {
-        entries.clear();
-      }
-    }
-    entries.put(id, new Entry(credential, now + ttlMillis));
+    known.values().removeIf(e -> e.credential().partnerId().equals(partnerId));
   }
 }

@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Failures {
   private static final Logger log = LoggerFactory.getLogger(Failures.class);
+  private static final LogThrottle THROTTLE = new LogThrottle(log);
   private static final Map<Integer, String> DEFAULT_MESSAGES = Map.of(
       400, "bad request", 401, "missing or invalid API key", 403, "forbidden", 404, "not found",
       405, "method not allowed", 413, "request body too large", 415, "Content-Type must be application/json",
@@ -40,6 +41,11 @@ final class Failures {
       return;
     }
     problem.headers().forEach(response::putHeader);
+    if (!ctx.request().isEnded()) {
+      // Answered before the body was read (refused before it, or it never came): the connection
+      // cannot carry another request, so it closes after this answer.
+      response.putHeader("Connection", "close");
+    }
     Counter.builder("keypulse.http.rejected").tag("status", String.valueOf(problem.status()))
         .description("Requests answered with an error").register(metrics).increment();
     response.setStatusCode(problem.status()).putHeader("Content-Type", "application/json")
@@ -65,7 +71,13 @@ final class Failures {
       return reply(reply, ctx);
     }
     if (PgFailures.unavailable(failure)) {
+      THROTTLE.warn("db-unavailable", "answering 503: database unavailable ({})", failure.toString());
       return new Problem(503, "database unavailable, retry shortly", Map.of("Retry-After", "2"));
+    }
+    if (PgFailures.busy(failure)) {
+      THROTTLE.warn("db-busy", "answering 503: every database connection busy and the wait queue full ({})",
+          failure.toString());
+      return new Problem(503, "service busy, retry shortly", Map.of("Retry-After", "1"));
     }
     if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
       return byStatus(ctx.statusCode());
@@ -84,9 +96,23 @@ final class Failures {
     };
   }
 
+  /**
+   * Logged with its stack trace once per kind (failure class and route) per interval; the rest
+   * get a short line: a request that fails the same way a thousand times must not write a thousand
+   * stack traces.
+   */
   private static Problem internal(Throwable failure, RoutingContext ctx) {
     String id = UUID.randomUUID().toString();
-    log.error("internal error {} on {} {}", id, ctx.request().method(), ctx.request().path(), failure);
+    String kind = failure.getClass().getName() + " " + ctx.request().method() + " " + route(ctx);
+    if (THROTTLE.admitTrace(kind)) {
+      log.error("internal error {} on {} {}", id, ctx.request().method(), ctx.request().path(), failure);
+    } else {
+      log.debug("internal error {} on {} {}: {}", id, ctx.request().method(), ctx.request().path(), failure.toString());
+    }
     return new Problem(500, "internal error (id " + id + ")", Map.of());
+  }
+
+  private static String route(RoutingContext ctx) {
+    return ctx.currentRoute() != null && ctx.currentRoute().getPath() != null ? ctx.currentRoute().getPath() : "?";
   }
 }

@@ -20,7 +20,14 @@ public record Config(
     Webhook webhook,
     Live live) {
 
-  public record Http(String host, int port, int instances, long bodyLimitBytes, int shutdownGraceSeconds) {}
+  /**
+   * Connection and request bounds: a client that opens connections and sends nothing, or sends
+   * headers or a body slowly, is cut off; request bodies held in memory at once stay under
+   * uploadMemoryBytes (beyond it: 503 with Retry-After).
+   */
+  public record Http(String host, int port, int instances, long bodyLimitBytes, int shutdownGraceSeconds,
+                     long registerBodyLimitBytes, int idleTimeoutSeconds, int headerTimeoutSeconds,
+                     int bodyTimeoutSeconds, int maxConnections, int maxConnectionsPerIp, long uploadMemoryBytes) {}
 
   /** An empty url means: run the embedded Postgres under dataDir. */
   public record Pg(String url, int embeddedPort, int queryPoolSize, int writePoolSize,
@@ -35,10 +42,16 @@ public record Config(
   public record Ingest(int maxBatch, int maxDetailsBytes, int maxKeyIdLength, int maxActorLength,
                        long maxFutureSkewSeconds) {}
 
-  /** anonymousPerMin: per client address, for public stats, failed credentials and unknown routes. */
-  public record RateLimit(int perMin, int registerPerMin, int adminPerMin, int anonymousPerMin) {}
+  /**
+   * anonymousPerMin: per client address, for public stats, failed credentials and unknown routes.
+   * partnerMultiplier and maxActiveKeys: a partner's ceiling over all its keys is this many times its
+   * per-key limit, and it may hold this many active keys, unless its plan says otherwise.
+   */
+  public record RateLimit(int perMin, int registerPerMin, int adminPerMin, int anonymousPerMin,
+                          int partnerMultiplier, int maxActiveKeys) {}
 
-  public record Auth(int cacheSeconds) {}
+  /** maxConcurrentLookups: credential look-ups in Postgres at once per node; past it, 503. */
+  public record Auth(int cacheSeconds, int negativeCacheSeconds, int maxConcurrentLookups) {}
 
   public record Detect(int rotationPolicyDays, int learningHours, double signingSpikeMultiplier,
                        double signingSpikeCriticalMultiplier, int signingSpikeMinCount, double offHoursMaxSharePct,
@@ -68,5 +81,5 @@ public record Config(
    * cluster so a token from one node opens a stream on another).
    */
   public record Live(String jwtSecret, int tokenTtlSeconds, int heartbeatSeconds, int streamBufferBytes,
-                     int replayPageSize, int seamBufferEvents) {}
+                     int replayPageSize, int seamBufferEvents, int maxStreamsPerPartner) {}
 }

@@ -114,7 +114,11 @@ public final class ConfigLoader {
     return new Config(
         Path.of(s.str("data_dir")),
         new Config.Http(s.str("http.host"), s.integer("http.port"), s.integer("http.instances"),
-            s.integer("http.body_limit_bytes"), s.integer("http.shutdown_grace_seconds")),
+            s.integer("http.body_limit_bytes"), s.integer("http.shutdown_grace_seconds"),
+            s.integer("http.register_body_limit_bytes"), s.integer("http.idle_timeout_seconds"),
+            s.integer("http.header_timeout_seconds"), s.integer("http.body_timeout_seconds"),
+            s.integer("http.max_connections"), s.integer("http.max_connections_per_ip"),
+            s.integer("http.upload_memory_bytes")),
         new Config.Pg(s.str("pg.url"), s.integer("pg.embedded_port"), s.integer("pg.query_pool_size"),
             s.integer("pg.write_pool_size"), s.integer("pg.connect_timeout_ms"), s.integer("pg.acquire_timeout_ms")),
         new Config.Store(s.integer("store.flush_max_events"), s.integer("store.flush_interval_ms"),
@@ -123,8 +127,10 @@ public final class ConfigLoader {
             s.integer("ingest.max_key_id_length"), s.integer("ingest.max_actor_length"),
             s.integer("ingest.max_future_skew_seconds")),
         new Config.RateLimit(s.integer("rate_limit.per_min"), s.integer("rate_limit.register_per_min"),
-            s.integer("rate_limit.admin_per_min"), s.integer("rate_limit.anonymous_per_min")),
-        new Config.Auth(s.integer("auth.cache_seconds")),
+            s.integer("rate_limit.admin_per_min"), s.integer("rate_limit.anonymous_per_min"),
+            s.integer("rate_limit.partner_multiplier"), s.integer("rate_limit.max_active_keys")),
+        new Config.Auth(s.integer("auth.cache_seconds"), s.integer("auth.negative_cache_seconds"),
+            s.integer("auth.max_concurrent_lookups")),
         new Config.Detect(s.integer("detect.rotation_policy_days"), s.integer("detect.learning_hours"),
             s.decimal("detect.signing_spike_multiplier"), s.decimal("detect.signing_spike_critical_multiplier"),
             s.integer("detect.signing_spike_min_count"), s.decimal("detect.off_hours_max_share_pct"),
@@ -149,7 +155,8 @@ public final class ConfigLoader {
             s.integer("webhook.max_active_rules"), s.integer("webhook.resolve_cache_seconds")),
         new Config.Live(s.str("live.jwt_secret"), tokenTtl(s.integer("live.token_ttl_seconds")),
             s.integer("live.heartbeat_seconds"), s.integer("live.stream_buffer_bytes"),
-            s.integer("live.replay_page_size"), s.integer("live.seam_buffer_events")));
+            s.integer("live.replay_page_size"), s.integer("live.seam_buffer_events"),
+            s.integer("live.max_streams_per_partner")));
   }
 
   /** Checked here so that a typo stops the node at start, naming the setting. */

@@ -28,6 +28,20 @@ public final class PgFailures {
     return false;
   }
 
+  /**
+   * The pool has no connection free and no room left in its wait queue: the node is overloaded
+   * (answer 503 with Retry-After), not broken.
+   */
+  public static boolean busy(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      String message = String.valueOf(t.getMessage()).toLowerCase();
+      if (message.contains("wait queue") || message.contains("max waiter")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** 08: connection exception; 53: insufficient resources; 57P: shutdown in progress. */
   private static boolean unavailableState(String state) {
     return state.startsWith("08") || state.startsWith("53") || state.startsWith("57P");

@@ -1,6 +1,7 @@
 package io.keypulse.live;
 
 import io.keypulse.bus.Addresses;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.bridge.PermittedOptions;
@@ -13,6 +14,7 @@ import io.vertx.ext.web.handler.sockjs.SockJSSocket;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * /eventbus: the SockJS event-bus bridge, outbound only. A client registers on its own partner's
@@ -27,14 +29,25 @@ public final class LiveBridge {
 
   private final Vertx vertx;
   private final Sessions sessions;
+  private final Function<Sessions.Session, Future<Boolean>> admit;
+  private final LiveQuota quota;
+  /** Sockets holding a place in the partner's live quota (event-loop confined), by partner. */
+  private final Map<SockJSSocket, String> counted = new HashMap<>();
   private record Expiry(long timer, long atSeconds, String partnerId) {}
 
   /** Per socket, its partner and the timer that closes it when its newest token expires. Event-loop confined. */
   private final Map<SockJSSocket, Expiry> expiries = new HashMap<>();
 
-  public LiveBridge(Vertx vertx, Sessions sessions) {
+  /**
+   * @param admit whether a session's key is in force and has a request left in its budgets: a
+   *              socket's first registration counts as one request, as an SSE stream does
+   */
+  public LiveBridge(Vertx vertx, Sessions sessions, Function<Sessions.Session, Future<Boolean>> admit,
+                    LiveQuota quota) {
     this.vertx = vertx;
     this.sessions = sessions;
+    this.admit = admit;
+    this.quota = quota;
   }
 
   public Router router() {
@@ -50,6 +63,10 @@ public final class LiveBridge {
       case SEND, PUBLISH -> event.complete(false);
       case SOCKET_CLOSED -> {
         forget(event.socket());
+        String partner = counted.remove(event.socket());
+        if (partner != null) {
+          quota.release(partner);
+        }
         event.complete(true);
       }
       default -> event.complete(true);
@@ -59,18 +76,32 @@ public final class LiveBridge {
   private void register(BridgeEvent event) {
     JsonObject frame = event.getRawMessage();
     String address = frame.getValue("address") instanceof String a ? a : "";
-    sessions.verify(token(frame)).onComplete(verified -> {
-      if (verified.failed()) {
-        event.complete(false);
-        return;
-      }
-      String partner = verified.result().partnerId();
+    SockJSSocket socket = event.socket();
+    sessions.decode(token(frame)).compose(session -> {
+      String partner = session.partnerId();
       boolean own = address.equals(Addresses.liveEvents(partner)) || address.equals(Addresses.liveAlerts(partner));
-      if (own) {
-        closeAtExpiry(event.socket(), verified.result().expiresAt(), partner);
+      if (!own) {
+        return Future.succeededFuture(false);
       }
-      event.complete(own);
-    });
+      if (partner.equals(counted.get(socket))) {
+        closeAtExpiry(socket, session.expiresAt(), partner);
+        return Future.succeededFuture(true);
+      }
+      return admit.apply(session).map(allowed -> {
+        if (!allowed) {
+          return false;
+        }
+        // Two registrations of a new socket can be decided at once: the socket takes one place.
+        if (!partner.equals(counted.get(socket))) {
+          if (counted.containsKey(socket) || !quota.acquire(partner)) {
+            return false;
+          }
+          counted.put(socket, partner);
+        }
+        closeAtExpiry(socket, session.expiresAt(), partner);
+        return true;
+      });
+    }).onComplete(decided -> event.complete(decided.succeeded() && decided.result()));
   }
 
   private static String token(JsonObject frame) {

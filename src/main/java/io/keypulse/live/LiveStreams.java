@@ -28,16 +28,18 @@ public final class LiveStreams {
   private final EventQueries events;
   private final AlertQueries alerts;
   private final AtomicInteger open;
+  private final LiveQuota quota;
   private final Counter dropped;
   /** This verticle's open streams by partner (event-loop confined), to end them when credentials change. */
   private final Map<String, Set<LiveStream>> byPartner = new HashMap<>();
 
   public LiveStreams(Config.Live config, EventQueries events, AlertQueries alerts, AtomicInteger open,
-                     MeterRegistry metrics) {
+                     LiveQuota quota, MeterRegistry metrics) {
     this.config = config;
     this.events = events;
     this.alerts = alerts;
     this.open = open;
+    this.quota = quota;
     this.dropped = Counter.builder("keypulse.live.streams.dropped")
         .description("SSE streams disconnected for reading too slowly (they resume)").register(metrics);
   }
@@ -54,6 +56,11 @@ public final class LiveStreams {
     if (text != null && !text.isBlank() && cursor == null) {
       ctx.fail(HttpProblem.badRequest((since != null ? "since_id" : "Last-Event-ID")
           + " must be an event id, or <event id>:<alert id> as sent in a stream's id: lines"));
+      return;
+    }
+    if (!quota.acquire(partnerId)) {
+      ctx.fail(new HttpProblem(429, "too many live connections: at most " + quota.perPartner()
+          + " per partner on a node; close one first", Map.of("Retry-After", "5")));
       return;
     }
     open.incrementAndGet();
@@ -87,6 +94,7 @@ public final class LiveStreams {
 
   void closed(LiveStream stream) {
     open.decrementAndGet();
+    quota.release(stream.partnerId());
     Set<LiveStream> streams = byPartner.get(stream.partnerId());
     if (streams != null && streams.remove(stream) && streams.isEmpty()) {
       byPartner.remove(stream.partnerId());

@@ -1,6 +1,5 @@
 package io.keypulse.live;
 
-import io.keypulse.partner.ApiKeys;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -27,11 +26,9 @@ public final class Sessions {
 
   private final JWTAuth jwt;
   private final int ttlSeconds;
-  private final ApiKeys apiKeys;
 
-  public Sessions(Vertx vertx, String secret, int ttlSeconds, ApiKeys apiKeys) {
+  public Sessions(Vertx vertx, String secret, int ttlSeconds) {
     this.ttlSeconds = ttlSeconds;
-    this.apiKeys = apiKeys;
     this.jwt = JWTAuth.create(vertx, new JWTAuthOptions()
         .addPubSecKey(new PubSecKeyOptions().setAlgorithm(ALGORITHM).setBuffer(secret))
         .setJWTOptions(new JWTOptions().setIssuer(ISSUER).addAudience(AUDIENCE).setLeeway(0)));
@@ -66,24 +63,22 @@ public final class Sessions {
   }
 
   /**
-   * Fails for a missing, malformed, tampered, expired or foreign token, and for one whose API key
-   * has since been revoked or whose partner suspended: a session is no stronger than its key.
+   * The session a token carries, checked by signature and expiry alone (no database): fails for a
+   * missing, malformed, tampered, expired or foreign token. Whether its key is still in force is the
+   * caller's to check, through its credential cache.
    */
-  public Future<Session> verify(String token) {
+  public Future<Session> decode(String token) {
     if (token == null || token.isBlank()) {
       return Future.failedFuture("no token");
     }
     return jwt.authenticate(new TokenCredentials(token)).compose(user -> {
-      // The verified claims (exp included) sit in the attributes; the principal drops the timestamps.
       JsonObject claims = user.attributes().getJsonObject("accessToken", new JsonObject());
       String partner = claims.getString("sub");
       Long exp = claims.getLong("exp");
       if (partner == null || exp == null || !(claims.getValue("key") instanceof Number key)) {
         return Future.failedFuture("token lacks its claims");
       }
-      Session session = new Session(partner, key.longValue(), exp);
-      return apiKeys.inForce(session.apiKeyId()).compose(inForce -> inForce ? Future.succeededFuture(session)
-          : Future.failedFuture("the key behind this session was revoked, or its partner suspended"));
+      return Future.succeededFuture(new Session(partner, key.longValue(), exp));
     });
   }
 }
