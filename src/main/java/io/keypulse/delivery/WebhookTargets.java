@@ -1,5 +1,6 @@
 package io.keypulse.delivery;
 
+import io.keypulse.detect.IpRange;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.net.Inet6Address;
@@ -21,11 +22,11 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class WebhookTargets {
   private static final int MAX_URL = 2048;
-  private static final List<Cidr> DENIED = List.of(
+  private static final List<IpRange> DENIED = List.of(
       "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
       "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
       "224.0.0.0/4", "240.0.0.0/4", "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "2001:db8::/32",
-      "64:ff9b::/96").stream().map(Cidr::parse).toList();
+      "64:ff9b::/96").stream().map(IpRange::parse).toList();
 
   /** A URL that passed, and the address to connect to. */
   public record Target(URI uri, String host, int port, boolean https, InetAddress address) {
@@ -38,7 +39,7 @@ public final class WebhookTargets {
 
   private static final int MAX_CACHED = 10_000;
   private final Vertx vertx;
-  private final List<Cidr> allowed;
+  private final List<IpRange> allowed;
   private final long cacheMillis;
   /** URLs that passed lately: a busy endpoint is not resolved and checked again for every request. */
   private final Map<String, Checked> passed = new ConcurrentHashMap<>();
@@ -50,12 +51,15 @@ public final class WebhookTargets {
   }
 
   /** Parses webhook.allowed_cidrs, failing with a message that names the setting. */
-  public static List<Cidr> allowList(List<String> cidrs) {
+  public static List<IpRange> allowList(List<String> cidrs) {
+    return cidrs.stream().map(WebhookTargets::allowed).toList();
+  }
+
+  private static IpRange allowed(String cidr) {
     try {
-      return cidrs.stream().map(Cidr::parse).toList();
+      return IpRange.parse(cidr);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("webhook.allowed_cidrs must be address ranges like 127.0.0.0/8: "
-          + e.getMessage());
+      throw new IllegalArgumentException("webhook.allowed_cidrs must be address ranges like 127.0.0.0/8, got " + cidr);
     }
   }
 
