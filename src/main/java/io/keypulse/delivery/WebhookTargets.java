@@ -1,12 +1,11 @@
 package io.keypulse.delivery;
 
+import io.keypulse.detect.IpRange;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -14,18 +13,11 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Where a webhook may go (the SSRF rules): http or https only, and every address the host resolves
- * to must be public: not loopback, private, carrier-grade NAT, link-local (cloud metadata lives
- * there), multicast, unspecified or reserved. An operator may allow ranges (webhook.allowed_cidrs),
- * e.g. 127.0.0.0/8 for demos. The check runs when a URL is set and again before every send, and the
+ * to must pass the {@link AddressPolicy}: public, or in webhook.allowed_cidrs. The check runs when a URL is set and again before every send, and the
  * request then goes to the very address that passed, so DNS cannot swap it in between.
  */
 public final class WebhookTargets {
   private static final int MAX_URL = 2048;
-  private static final List<Cidr> DENIED = List.of(
-      "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-      "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-      "224.0.0.0/4", "240.0.0.0/4", "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "2001:db8::/32",
-      "64:ff9b::/96").stream().map(Cidr::parse).toList();
 
   /** A URL that passed, and the address to connect to. */
   public record Target(URI uri, String host, int port, boolean https, InetAddress address) {
@@ -38,24 +30,27 @@ public final class WebhookTargets {
 
   private static final int MAX_CACHED = 10_000;
   private final Vertx vertx;
-  private final List<Cidr> allowed;
+  private final AddressPolicy policy;
   private final long cacheMillis;
   /** URLs that passed lately: a busy endpoint is not resolved and checked again for every request. */
   private final Map<String, Checked> passed = new ConcurrentHashMap<>();
 
   public WebhookTargets(Vertx vertx, List<String> allowedCidrs, int cacheSeconds) {
     this.vertx = vertx;
-    this.allowed = allowList(allowedCidrs);
+    this.policy = new AddressPolicy(allowList(allowedCidrs));
     this.cacheMillis = cacheSeconds * 1000L;
   }
 
   /** Parses webhook.allowed_cidrs, failing with a message that names the setting. */
-  public static List<Cidr> allowList(List<String> cidrs) {
+  public static List<IpRange> allowList(List<String> cidrs) {
+    return cidrs.stream().map(WebhookTargets::allowed).toList();
+  }
+
+  private static IpRange allowed(String cidr) {
     try {
-      return cidrs.stream().map(Cidr::parse).toList();
+      return IpRange.parse(cidr);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("webhook.allowed_cidrs must be address ranges like 127.0.0.0/8: "
-          + e.getMessage());
+      throw new IllegalArgumentException("webhook.allowed_cidrs must be address ranges like 127.0.0.0/8, got " + cidr);
     }
   }
 
@@ -90,10 +85,10 @@ public final class WebhookTargets {
             new IllegalArgumentException("webhook host " + host + " does not resolve")))
         .compose(addresses -> {
           for (InetAddress a : addresses) {
-            String refusal = refusal(a);
+            String refusal = policy.refusal(a);
             if (refusal != null) {
               return Future.failedFuture(new IllegalArgumentException("webhook URL " + url + " points to " + refusal
-                  + " address " + a.getHostAddress() + "; only public addresses are allowed"));
+                  + "; only public addresses are allowed"));
             }
           }
           return Future.succeededFuture(new Target(uri, host, port, https, addresses[0]));
@@ -118,45 +113,5 @@ public final class WebhookTargets {
     } catch (URISyntaxException e) {
       throw new IllegalArgumentException("webhook URL is not a valid URL");
     }
-  }
-
-  /** Null if the address may be called, else what kind of address it is. */
-  String refusal(InetAddress address) {
-    InetAddress a = unmapped(address);
-    if (allowed.stream().anyMatch(c -> c.contains(a))) {
-      return null;
-    }
-    if (a.isLoopbackAddress()) {
-      return "a loopback";
-    }
-    if (a.isLinkLocalAddress()) {
-      return "a link-local (metadata)";
-    }
-    if (a.isSiteLocalAddress()) {
-      return "a private";
-    }
-    if (a.isMulticastAddress()) {
-      return "a multicast";
-    }
-    return DENIED.stream().anyMatch(c -> c.contains(a)) ? "a reserved or private" : null;
-  }
-
-  /** ::ffff:127.0.0.1 is 127.0.0.1. */
-  private static InetAddress unmapped(InetAddress a) {
-    byte[] b = a.getAddress();
-    if (a instanceof Inet6Address && b.length == 16) {
-      boolean mapped = true;
-      for (int i = 0; i < 10; i++) {
-        mapped &= b[i] == 0;
-      }
-      if (mapped && b[10] == (byte) 0xff && b[11] == (byte) 0xff) {
-        try {
-          return InetAddress.getByAddress(new byte[] {b[12], b[13], b[14], b[15]});
-        } catch (UnknownHostException e) {
-          return a;
-        }
-      }
-    }
-    return a;
   }
 }

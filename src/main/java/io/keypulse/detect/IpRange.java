@@ -1,12 +1,13 @@
 package io.keypulse.detect;
 
 import io.netty.util.NetUtil;
+import java.net.InetAddress;
 import java.util.Arrays;
 
 /**
  * An exemption's source range, IPv4 or IPv6, parsed once so that matching an event's IP is a few
  * byte comparisons. Host bits are cleared, so equal ranges print the same ("10.1.2.3/24" is
- * "10.1.2.0/24"). delivery.Cidr matches webhook targets' resolved addresses with {@link #within}.
+ * "10.1.2.0/24"). The webhook targets' allowed and refused ranges are IpRanges too.
  */
 public record IpRange(byte[] network, int prefix) {
 
@@ -44,8 +45,13 @@ public record IpRange(byte[] network, int prefix) {
     return candidate != null && within(candidate, network, prefix);
   }
 
+  /** Whether a resolved address lies in the range (Java already gives ::ffff:a.b.c.d as IPv4). */
+  public boolean contains(InetAddress address) {
+    return within(address.getAddress(), network, prefix);
+  }
+
   /** Whether an address (bytes) lies in network/prefix: the same family and the first prefix bits. */
-  public static boolean within(byte[] candidate, byte[] network, int prefix) {
+  private static boolean within(byte[] candidate, byte[] network, int prefix) {
     if (candidate.length != network.length) {
       return false;
     }
