@@ -132,7 +132,8 @@ public final class KeyPulseNode implements AutoCloseable {
     Sessions sessions = new Sessions(vertx, SecretFiles.configuredOrGenerated(config.live().jwtSecret(),
         config.dataDir(), "jwt-secret", Sessions::newSecret), config.live().tokenTtlSeconds());
     CredentialCache credentials = new CredentialCache(new ApiKeys(queryPool, config.rateLimit().maxActiveKeys()),
-        config.auth().cacheSeconds(), config.auth().negativeCacheSeconds(), config.auth().maxConcurrentLookups(), clock);
+        config.auth().cacheSeconds(), config.auth().negativeCacheSeconds(), config.auth().maxConcurrentLookups(), clock,
+        metrics);
     ApiSetup api = new ApiSetup(config, pg, port, metrics, secrets, adminToken, credentials,
         new RateLimiter(hazelcast, clock), hazelcast, readiness, clock, detectors, detect.stats(), sessions,
         LiveStreams.openGauge(metrics), new LiveQuota(config.live().maxStreamsPerPartner()),

@@ -5,6 +5,8 @@ import io.keypulse.bus.CredentialsChanged;
 import io.keypulse.partner.ApiKeys;
 import io.keypulse.partner.Credential;
 import io.keypulse.partner.Credentials;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Clock;
@@ -50,12 +52,25 @@ public final class CredentialCache {
   private final int maxLookups;
   private final Clock clock;
 
-  public CredentialCache(ApiKeys apiKeys, int ttlSeconds, int negativeTtlSeconds, int maxLookups, Clock clock) {
+  private final Counter found;
+  private final Counter notFound;
+  private final Counter saturated;
+
+  public CredentialCache(ApiKeys apiKeys, int ttlSeconds, int negativeTtlSeconds, int maxLookups, Clock clock,
+                         MeterRegistry metrics) {
     this.apiKeys = apiKeys;
+    this.found = lookups(metrics, "found");
+    this.notFound = lookups(metrics, "unknown");
+    this.saturated = lookups(metrics, "saturated");
     this.ttlMillis = ttlSeconds * 1000L;
     this.negativeTtlMillis = negativeTtlSeconds * 1000L;
     this.maxLookups = maxLookups;
     this.clock = clock;
+  }
+
+  private static Counter lookups(MeterRegistry metrics, String outcome) {
+    return Counter.builder("keypulse.auth.lookups").tag("outcome", outcome)
+        .description("Credential look-ups in Postgres (saturated: refused with 503, none free)").register(metrics);
   }
 
   /** What a presented key grants if this node knows it already (no look-up, no budget spent). */
@@ -93,16 +108,19 @@ public final class CredentialCache {
       if (hit != null && hit.freshUntil() + STALE_PERIODS * ttlMillis > now) {
         return found(hit.credential());
       }
+      saturated.increment();
       return Future.failedFuture(new HttpProblem(503, "too many credential checks in progress; retry shortly",
           Map.of("Retry-After", "1")));
     }
     return fromDatabase.get().compose(result -> {
       long at = clock.millis();
       if (result.isEmpty()) {
+        notFound.increment();
         bounded(unknown, () -> unknown.values().removeIf(until -> until <= at));
         unknown.put(id, at + negativeTtlMillis);
         return Future.succeededFuture(result);
       }
+      found.increment();
       bounded(known, () -> known.values().removeIf(e -> e.freshUntil() <= at));
       known.put(id, new Entry(result.get(), at + ttlMillis));
       unknown.remove(id);

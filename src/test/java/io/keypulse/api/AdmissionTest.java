@@ -1,0 +1,240 @@
+package io.keypulse.api;
+
+import static io.keypulse.testing.Api.key;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keypulse.db.PgTarget;
+import io.keypulse.testing.Api.Partner;
+import io.keypulse.testing.Api.Reply;
+import io.keypulse.testing.NodeTest;
+import io.keypulse.testing.SseClient;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("Admission: cheap rejection first, plans that minting cannot multiply, bounded connections")
+class AdmissionTest extends NodeTest {
+  private static final String ADMIN = "Bearer test-admin-token";
+  private static final int PER_IP = 12;
+
+  @Override
+  protected Map<String, Object> settings(PgTarget pg) {
+    Map<String, Object> s = super.settings(pg);
+    s.put("http.header_timeout_seconds", 2);
+    s.put("http.body_timeout_seconds", 2);
+    s.put("http.max_connections_per_ip", PER_IP);
+    s.put("http.upload_memory_bytes", 100_000);
+    s.put("live.max_streams_per_partner", 2);
+    return s;
+  }
+
+  @Test
+  @DisplayName("an unknown key is looked up once, then refused from the negative cache without Postgres")
+  void negativeCache() {
+    String unknown = "pk_live_" + "Z".repeat(40);
+    double before = lookups("unknown");
+    for (int i = 0; i < 10; i++) {
+      assertThat(api.get("/api/events", key(unknown)).status()).isEqualTo(401);
+    }
+    assertThat(lookups("unknown") - before).isEqualTo(1.0);
+  }
+
+  @Test
+  @DisplayName("a partner's ceiling over all its keys holds however many keys it mints")
+  void partnerCeiling() {
+    Partner p = api.register("Ceiling");
+    List<String> keys = new ArrayList<>(List.of(p.apiKey()));
+    for (int i = 0; i < 4; i++) {
+      keys.add(api.post("/api/v1/api-keys", new JsonObject(), key(p.apiKey())).json().getString("api_key"));
+    }
+    assertThat(api.put("/admin/partners/" + p.partnerId() + "/plan", new JsonObject().put("rate_limit_per_min", 5),
+        "Authorization", ADMIN).status()).isEqualTo(200);
+    int accepted = 0;
+    Reply last = null;
+    for (String k : keys) {
+      for (int i = 0; i < 5; i++) {
+        last = api.get("/api/events?limit=1", key(k));
+        accepted += last.status() == 200 ? 1 : 0;
+      }
+    }
+    assertThat(accepted).as("5 keys of 5/min each, under a default ceiling of 3 x 5").isEqualTo(15);
+    assertThat(last.status()).isEqualTo(429);
+    assertThat(last.json().getString("message")).contains("over all API keys");
+    assertThat(last.header("Retry-After")).isNotNull();
+    assertThat(last.header("X-RateLimit-Limit")).isEqualTo("15");
+
+    // A new plan is a fresh budget at its new sizes.
+    Reply explicit = api.put("/admin/partners/" + p.partnerId() + "/plan", new JsonObject()
+        .put("rate_limit_per_min", 6).put("partner_rate_limit_per_min", 3), "Authorization", ADMIN);
+    assertThat(explicit.json().getInteger("partner_rate_limit_per_min")).isEqualTo(3);
+    Reply first = api.get("/api/events?limit=1", key(keys.get(0)));
+    assertThat(first.header("X-RateLimit-Limit")).as("the tighter budget is shown").isEqualTo("3");
+    assertThat(first.header("X-RateLimit-Remaining")).isEqualTo("2");
+    assertThat(api.get("/api/events?limit=1", key(keys.get(1))).header("X-RateLimit-Remaining")).isEqualTo("1");
+  }
+
+  @Test
+  @DisplayName("a partner holds at most its plan's active keys; revoking one makes room")
+  void keyCap() {
+    Partner p = api.register("Key Cap");
+    assertThat(api.put("/admin/partners/" + p.partnerId() + "/plan", new JsonObject().put("max_active_keys", 3),
+        "Authorization", ADMIN).status()).isEqualTo(200);
+    long second = api.post("/api/v1/api-keys", new JsonObject(), key(p.apiKey())).json().getLong("id");
+    assertThat(api.post("/api/v1/api-keys", new JsonObject(), key(p.apiKey())).status()).isEqualTo(201);
+    Reply refused = api.post("/api/v1/api-keys", new JsonObject(), key(p.apiKey()));
+    assertThat(refused.status()).isEqualTo(409);
+    assertThat(refused.json().getString("message")).contains("at most 3 active API keys");
+    assertThat(api.post("/admin/partners/" + p.partnerId() + "/keys", new JsonObject(), "Authorization", ADMIN)
+        .status()).as("operators mint within the plan too").isEqualTo(409);
+    assertThat(api.delete("/api/v1/api-keys/" + second, key(p.apiKey())).status()).isEqualTo(200);
+    assertThat(api.post("/api/v1/api-keys", new JsonObject(), key(p.apiKey())).status()).isEqualTo(201);
+    assertThat(api.put("/admin/partners/" + p.partnerId() + "/plan", new JsonObject().put("max_active_keys", 0),
+        "Authorization", ADMIN).status()).isEqualTo(400);
+  }
+
+  @Test
+  @DisplayName("a connection that never finishes its headers is closed after the header timeout")
+  void slowHeaders() throws IOException {
+    try (Socket s = connect("127.0.0.21")) {
+      send(s, "GET /api/stats HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+      long start = System.nanoTime();
+      String answer = readUntilClosed(s, 10_000);
+      assertThat(answer).isEmpty();
+      assertThat((System.nanoTime() - start) / 1_000_000).isBetween(1_000L, 5_000L);
+    }
+  }
+
+  @Test
+  @DisplayName("a body that stalls is answered 408 and its connection closed")
+  void slowBody() throws IOException {
+    Partner p = api.register("Slow Body");
+    try (Socket s = connect("127.0.0.22")) {
+      send(s, "POST /api/events HTTP/1.1\r\nHost: x\r\nX-API-Key: " + p.apiKey()
+          + "\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"key_id\":");
+      String answer = readUntilClosed(s, 10_000);
+      assertThat(answer).startsWith("HTTP/1.1 408");
+    }
+    assertThat(db.count("SELECT count(*) FROM events WHERE partner_id = ?", p.partnerId())).isZero();
+  }
+
+  @Test
+  @DisplayName("an unknown key's body is never read: 401 at once, and the connection closes")
+  void bodyAfterAuthentication() throws IOException {
+    try (Socket s = connect("127.0.0.23")) {
+      send(s, "POST /api/events HTTP/1.1\r\nHost: x\r\nX-API-Key: pk_live_" + "Y".repeat(40)
+          + "\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{");
+      long start = System.nanoTime();
+      String answer = readUntilClosed(s, 10_000);
+      assertThat(answer).startsWith("HTTP/1.1 401").contains("Connection: close");
+      assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(2_000L);
+    }
+  }
+
+  @Test
+  @DisplayName("an upload that does not fit in the node's upload memory is 503 with Retry-After before it is read")
+  void uploadMemory() throws IOException {
+    Partner p = api.register("Big Upload");
+    try (Socket s = connect("127.0.0.24")) {
+      send(s, "POST /api/events/batch HTTP/1.1\r\nHost: x\r\nX-API-Key: " + p.apiKey()
+          + "\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n{");
+      String answer = readUntilClosed(s, 10_000);
+      assertThat(answer).startsWith("HTTP/1.1 503").contains("Retry-After");
+    }
+    // A body that fits is read as usual.
+    assertThat(api.post("/api/events", new JsonObject().put("key_id", "k").put("event_type", "key.accessed")
+        .put("severity", "nominal"), key(p.apiKey())).status()).isEqualTo(201);
+  }
+
+  @Test
+  @DisplayName("one address holds at most max_connections_per_ip connections; others are unaffected")
+  void connectionsPerAddress() throws IOException {
+    List<Socket> held = new ArrayList<>();
+    try {
+      for (int i = 0; i < PER_IP; i++) {
+        held.add(connect("127.0.0.25"));
+      }
+      try (Socket extra = connect("127.0.0.25")) {
+        long start = System.nanoTime();
+        assertThat(readUntilClosed(extra, 5_000)).isEmpty();
+        assertThat((System.nanoTime() - start) / 1_000_000).as("closed at once").isLessThan(1_500L);
+      }
+      try (Socket other = connect("127.0.0.26")) {
+        send(other, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertThat(readUntilClosed(other, 5_000)).startsWith("HTTP/1.1 200");
+      }
+    } finally {
+      for (Socket s : held) {
+        s.close();
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("live streams per partner are capped (429), and each one opened counts against the rate limit")
+  void liveStreamCap() {
+    Partner p = api.register("Streams");
+    String token = api.post("/api/v1/auth/token", new JsonObject(), key(p.apiKey())).json().getString("token");
+    String url = api.base() + "/api/events/stream?token=" + token;
+    try (SseClient first = new SseClient(url); SseClient second = new SseClient(url)) {
+      assertThat(first.status()).isEqualTo(200);
+      assertThat(second.status()).isEqualTo(200);
+      try (SseClient third = new SseClient(url)) {
+        assertThat(third.status()).isEqualTo(429);
+      }
+    }
+    Reply after = api.get("/api/events?limit=1", key(p.apiKey()));
+    // Token, two streams, the refused third, this request.
+    assertThat(Long.parseLong(after.header("X-RateLimit-Limit")) - Long.parseLong(after.header("X-RateLimit-Remaining")))
+        .isEqualTo(5);
+  }
+
+  private double lookups(String outcome) {
+    Matcher m = Pattern.compile("keypulse_auth_lookups_total\\{outcome=\"" + outcome + "\"[^}]*\\} (\\S+)")
+        .matcher(api.get("/metrics").raw());
+    return m.find() ? Double.parseDouble(m.group(1)) : 0;
+  }
+
+  private Socket connect(String from) throws IOException {
+    Socket s = new Socket();
+    s.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
+    s.connect(new InetSocketAddress("127.0.0.1", node.port()), 2_000);
+    return s;
+  }
+
+  private static void send(Socket s, String text) throws IOException {
+    OutputStream out = s.getOutputStream();
+    out.write(text.getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+  }
+
+  /** Everything the server sends until it closes the connection (or the time runs out: a failure). */
+  private static String readUntilClosed(Socket s, int timeoutMs) throws IOException {
+    s.setSoTimeout(timeoutMs);
+    InputStream in = s.getInputStream();
+    StringBuilder text = new StringBuilder();
+    byte[] buf = new byte[4096];
+    try {
+      for (int n; (n = in.read(buf)) >= 0; ) {
+        text.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+      }
+    } catch (SocketTimeoutException e) {
+      throw new AssertionError("connection still open after " + timeoutMs + " ms; got: " + text);
+    } catch (java.net.SocketException e) {
+      // Reset by the server: closed as well.
+    }
+    return text.toString();
+  }
+}
