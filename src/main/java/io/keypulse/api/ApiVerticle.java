@@ -54,7 +54,7 @@ public final class ApiVerticle extends VerticleBase {
     EventFields fields = new EventFields(config.ingest(), setup.clock());
     ApiKeys apiKeys = new ApiKeys(pool, config.rateLimit().maxActiveKeys());
     Partners partners = new Partners(pool, setup.secrets());
-    ClientLimit anonymous = new ClientLimit(setup.limiter(), "anon", config.rateLimit().anonymousPerMin(),
+    ClientLimit anonymous = new ClientLimit(setup.limiter(), "anon", config.rateLimit().anonymousPerMin(), config.rateLimit().refusalDelayMs(),
         "too many requests without a valid API key from this address; retry later");
     Authenticator auth = new Authenticator(setup.credentials(), setup.limiter(), config.rateLimit(),
         Counter.builder("keypulse.ratelimit.rejected").description("Requests refused with 429")
@@ -78,13 +78,13 @@ public final class ApiVerticle extends VerticleBase {
     PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), webhookTargets);
     WebhookRoutes webhooks = new WebhookRoutes(new RuleStore(pool), new DeliveryLog(pool), partners, webhookTargets,
         setup.credentials(), config.webhook().maxActiveRules(), config.webhook().timeoutMs() + 2000L, setup.clock());
-    ClientLimit registrationLimit = new ClientLimit(setup.limiter(), "register", config.rateLimit().registerPerMin(),
+    ClientLimit registrationLimit = new ClientLimit(setup.limiter(), "register", config.rateLimit().registerPerMin(), config.rateLimit().refusalDelayMs(),
         "too many registrations from this address; retry later");
     ConnectionGuard guard = setup.connections();
     BodyReader body = new BodyReader(guard, config.http().bodyLimitBytes());
     AdminRoutes admin = new AdminRoutes(partners, apiKeys, setup.credentials(), body,
         new ClusterView(setup.hazelcast(), setup.detectStats(), new DeliveryLog(pool)), new DeliveryLog(pool),
-        new ClientLimit(setup.limiter(), "admin", config.rateLimit().adminPerMin(),
+        new ClientLimit(setup.limiter(), "admin", config.rateLimit().adminPerMin(), config.rateLimit().refusalDelayMs(),
             "too many operator requests from this address; retry later"), setup.adminToken());
     Failures failures = new Failures(setup.metrics());
 
@@ -158,8 +158,9 @@ public final class ApiVerticle extends VerticleBase {
             .setHttp2ClearTextEnabled(false))
         .connectionHandler(watch.connections())
         .requestHandler(request -> {
-          watch.request(request);
-          router.handle(request);
+          if (watch.request(request)) {
+            router.handle(request);
+          }
         });
     // Live sessions rest on API keys: when a partner's change, its streams and sockets end (and may come back).
     MessageConsumer<CredentialsChanged> changes = vertx.eventBus().consumer(Addresses.CREDENTIALS_CHANGED, msg -> {

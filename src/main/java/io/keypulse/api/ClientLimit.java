@@ -26,7 +26,11 @@ public final class ClientLimit implements Handler<RoutingContext> {
    */
   private final ConcurrentHashMap<String, Quota> spent = new ConcurrentHashMap<>();
 
-  public ClientLimit(RateLimiter limiter, String bucket, int perMinute, String message) {
+  private final long refusalDelayMs;
+
+  /** refusalDelayMs: how long a refusal waits before it is sent (see {@link HttpProblem#delayed}). */
+  public ClientLimit(RateLimiter limiter, String bucket, int perMinute, long refusalDelayMs, String message) {
+    this.refusalDelayMs = refusalDelayMs;
     this.limiter = limiter;
     this.bucket = bucket;
     this.perMinute = perMinute;
@@ -85,7 +89,8 @@ public final class ClientLimit implements Handler<RoutingContext> {
   }
 
   private HttpProblem refusal(Quota quota) {
-    return new HttpProblem(429, message, Map.of("Retry-After", Long.toString(quota.retryAfterSeconds())));
+    return new HttpProblem(429, message, Map.of("Retry-After", Long.toString(quota.retryAfterSeconds())))
+        .delayed(refusalDelayMs);
   }
 
   private static String client(RoutingContext ctx) {

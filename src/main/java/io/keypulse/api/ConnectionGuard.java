@@ -38,13 +38,19 @@ public final class ConnectionGuard {
     this.config = config;
   }
 
-  /** Counts a new connection in; false (and not counted) when the node or the address holds enough. */
-  boolean admit(String address) {
+  /** What becomes of a new connection. */
+  enum Admission { ADMITTED, ADDRESS_FULL, NODE_FULL }
+
+  /**
+   * Counts a new connection in. One past the address's cap is still counted (it holds a socket)
+   * but is only held, unread, until it is closed (see {@link Watch}); one past the node's cap is not.
+   */
+  Admission admit(String address) {
     if (open.incrementAndGet() > config.maxConnections()) {
       open.decrementAndGet();
       refusals.warn("node-connections", "connection refused: the node holds http.max_connections ({}) already",
           config.maxConnections());
-      return false;
+      return Admission.NODE_FULL;
     }
     boolean[] taken = new boolean[1];
     perAddress.compute(address, (a, n) -> {
@@ -53,16 +59,18 @@ public final class ConnectionGuard {
       return taken[0] ? count + 1 : n;
     });
     if (!taken[0]) {
-      open.decrementAndGet();
-      refusals.warn("address-connections", "connection refused: {} holds http.max_connections_per_ip ({}) already",
-          address, config.maxConnectionsPerIp());
+      refusals.warn("address-connections", "connection held and closed: {} holds http.max_connections_per_ip ({})"
+          + " already", address, config.maxConnectionsPerIp());
+      return Admission.ADDRESS_FULL;
     }
-    return taken[0];
+    return Admission.ADMITTED;
   }
 
-  void release(String address) {
+  void release(String address, boolean countedForAddress) {
     open.decrementAndGet();
-    perAddress.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1);
+    if (countedForAddress) {
+      perAddress.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1);
+    }
   }
 
   int openConnections() {
@@ -93,11 +101,14 @@ public final class ConnectionGuard {
     /** A connection, its client, the request in progress (or null between requests) and its deadline. */
     private static final class Tracked {
       final String address;
+      /** Past its address's cap: its requests are never read, and it closes at its deadline. */
+      final boolean held;
       HttpServerRequest request;
       long deadline;
 
-      Tracked(String address, long deadline) {
+      Tracked(String address, boolean held, long deadline) {
         this.address = address;
+        this.held = held;
         this.deadline = deadline;
       }
     }
@@ -111,35 +122,64 @@ public final class ConnectionGuard {
       this.timer = vertx.setPeriodic(SWEEP_MILLIS, id -> sweep(System.currentTimeMillis()));
     }
 
+    /**
+     * Closing a connection past its address's cap at once would invite the client to reconnect in a
+     * tight loop (an accept storm costs more than an idle socket): it is held unread for the header
+     * timeout, then closed.
+     */
     Handler<HttpConnection> connections() {
       return conn -> {
         String address = conn.remoteAddress() == null ? "unknown" : conn.remoteAddress().hostAddress();
-        if (!admit(address)) {
+        Admission admission = admit(address);
+        if (admission == Admission.NODE_FULL) {
           conn.close();
           return;
         }
-        tracked.put(conn, new Tracked(address, System.currentTimeMillis() + config.headerTimeoutSeconds() * 1000L));
+        boolean held = admission == Admission.ADDRESS_FULL;
+        tracked.put(conn, new Tracked(address, held, System.currentTimeMillis() + config.headerTimeoutSeconds() * 1000L));
         conn.closeHandler(v -> {
           if (tracked.remove(conn) != null) {
-            release(address);
+            release(address, !held);
           }
         });
       };
     }
 
-    /** A request's headers arrived: its body (if any) is now due within the body timeout. */
-    void request(HttpServerRequest request) {
+    /**
+     * A request's headers arrived: its body (if any) is now due within the body timeout. False for
+     * a request on a held connection: it is left unanswered and unread until the connection closes.
+     */
+    boolean request(HttpServerRequest request) {
       Tracked t = tracked.get(request.connection());
-      if (t != null) {
-        t.request = request;
-        t.deadline = System.currentTimeMillis() + config.bodyTimeoutSeconds() * 1000L;
+      if (t == null) {
+        return true;
       }
+      if (t.held) {
+        // Answered at the connection's deadline (503, then closed): the client waits, unread.
+        request.pause();
+        t.request = request;
+        return false;
+      }
+      t.request = request;
+      t.deadline = System.currentTimeMillis() + config.bodyTimeoutSeconds() * 1000L;
+      return true;
     }
 
     private void sweep(long now) {
       List<HttpConnection> late = new ArrayList<>();
       tracked.forEach((conn, t) -> {
         HttpServerRequest request = t.request;
+        if (t.held) {
+          if (now > t.deadline) {
+            if (request != null && !request.response().headWritten()) {
+              request.response().setStatusCode(503).putHeader("Retry-After", "5")
+                  .putHeader("Content-Type", "application/json").putHeader("Connection", "close")
+                  .end("{\"success\":false,\"message\":\"too many connections from this address\"}");
+            }
+            late.add(conn);
+          }
+          return;
+        }
         if (request == null) {
           if (now > t.deadline) {
             late.add(conn);

@@ -33,6 +33,18 @@ final class Failures {
   }
 
   void handle(RoutingContext ctx) {
+    if (ctx.failure() instanceof HttpProblem p && p.delayMillis() > 0) {
+      ctx.vertx().setTimer(p.delayMillis(), id -> {
+        if (!ctx.response().closed()) {
+          answer(ctx);
+        }
+      });
+      return;
+    }
+    answer(ctx);
+  }
+
+  private void answer(RoutingContext ctx) {
     Throwable failure = ctx.failure();
     Problem problem = failure == null ? byStatus(ctx.statusCode()) : classify(failure, ctx);
     HttpServerResponse response = ctx.response();

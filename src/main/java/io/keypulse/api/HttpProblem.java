@@ -6,11 +6,29 @@ import java.util.Map;
 public final class HttpProblem extends RuntimeException {
   private final int status;
   private final Map<String, String> headers;
+  private final long delayMillis;
 
   public HttpProblem(int status, String message, Map<String, String> headers) {
+    this(status, message, headers, 0);
+  }
+
+  private HttpProblem(int status, String message, Map<String, String> headers, long delayMillis) {
     super(message, null, false, false);
     this.status = status;
     this.headers = headers;
+    this.delayMillis = delayMillis;
+  }
+
+  /**
+   * The same answer, sent only after this long: a client that keeps sending past its budget waits
+   * for each refusal, so its flood costs the node a timer per connection instead of a core.
+   */
+  public HttpProblem delayed(long millis) {
+    return new HttpProblem(status, getMessage(), headers, millis);
+  }
+
+  public long delayMillis() {
+    return delayMillis;
   }
 
   public HttpProblem(int status, String message) {

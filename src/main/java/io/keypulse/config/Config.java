@@ -48,7 +48,7 @@ public record Config(
    * per-key limit, and it may hold this many active keys, unless its plan says otherwise.
    */
   public record RateLimit(int perMin, int registerPerMin, int adminPerMin, int anonymousPerMin,
-                          int partnerMultiplier, int maxActiveKeys) {}
+                          int partnerMultiplier, int maxActiveKeys, int refusalDelayMs) {}
 
   /** maxConcurrentLookups: credential look-ups in Postgres at once per node; past it, 503. */
   public record Auth(int cacheSeconds, int negativeCacheSeconds, int maxConcurrentLookups) {}
