@@ -30,6 +30,7 @@ final class Authenticator {
   private final CredentialCache cache;
   private final RateLimiter limiter;
   private final Config.RateLimit limits;
+  private final long refusalDelayMs;
   private final Counter rejected;
   private final ClientLimit anonymous;
 
@@ -38,6 +39,7 @@ final class Authenticator {
     this.cache = cache;
     this.limiter = limiter;
     this.limits = limits;
+    this.refusalDelayMs = limits.refusalDelayMs();
     this.rejected = rejected;
     this.anonymous = anonymous;
   }
@@ -128,7 +130,14 @@ final class Authenticator {
             ctx.next();
           })
           .onFailure(ctx::fail);
-    }).onFailure(ctx::fail);
+    }).onFailure(e -> {
+      // No look-up free: charged to the address like a bad key, so a flood cannot retry at once.
+      if (e instanceof HttpProblem p && p.status() == 503) {
+        anonymous.refuse(ctx, p.delayed(refusalDelayMs));
+      } else {
+        ctx.fail(e);
+      }
+    });
   }
 
   private Future<Caller> admit(RoutingContext ctx, Credential c) {

@@ -94,7 +94,7 @@ public final class ClientLimit implements Handler<RoutingContext> {
   }
 
   private static String client(RoutingContext ctx) {
-    return ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().hostAddress();
+    return ClientAddress.of(ctx.request().remoteAddress());
   }
 
   /** Fails the request with {@code problem}, or with the 429 if the client's budget is spent. */

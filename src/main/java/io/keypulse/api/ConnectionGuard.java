@@ -129,7 +129,7 @@ public final class ConnectionGuard {
      */
     Handler<HttpConnection> connections() {
       return conn -> {
-        String address = conn.remoteAddress() == null ? "unknown" : conn.remoteAddress().hostAddress();
+        String address = ClientAddress.of(conn.remoteAddress());
         Admission admission = admit(address);
         if (admission == Admission.NODE_FULL) {
           conn.close();

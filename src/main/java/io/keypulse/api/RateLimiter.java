@@ -27,10 +27,12 @@ public final class RateLimiter {
   private static final Logger log = LoggerFactory.getLogger(RateLimiter.class);
   private static final long WINDOW_MILLIS = 60_000;
   private static final long ASK_TIMEOUT_MILLIS = 2_000;
+  private static final int MAX_WINDOWS = 200_000;
 
   private final HazelcastInstance hazelcast;
   private final Clock clock;
   private final ConcurrentHashMap<String, Window> windows = new ConcurrentHashMap<>();
+  private volatile long lastFullSweep;
   private final DeliveryOptions ask = new DeliveryOptions().setSendTimeout(ASK_TIMEOUT_MILLIS);
 
   public RateLimiter(HazelcastInstance hazelcast, Clock clock) {
@@ -56,9 +58,28 @@ public final class RateLimiter {
         });
   }
 
-  /** Answers a {@link TakeToken} for a bucket this node owns. */
+  /**
+   * Answers a {@link TakeToken} for a bucket this node owns. The windows are bounded: past
+   * MAX_WINDOWS buckets active in one minute (only a flood from that many client addresses gets
+   * there) a new bucket is allowed without being counted, and the defences behind the limit
+   * (credential caches, bounded look-ups) carry the load.
+   */
   public Quota takeHere(String bucket, int perMinute) {
-    return windows.computeIfAbsent(bucket, b -> new Window()).take(clock.millis(), perMinute);
+    long now = clock.millis();
+    Window window = windows.get(bucket);
+    if (window == null) {
+      if (windows.size() >= MAX_WINDOWS) {
+        if (now - lastFullSweep > 1000) {
+          lastFullSweep = now;
+          sweep();
+        }
+        if (windows.size() >= MAX_WINDOWS) {
+          return new Quota(true, perMinute, perMinute, (now + WINDOW_MILLIS) / 1000, 1);
+        }
+      }
+      window = windows.computeIfAbsent(bucket, b -> new Window());
+    }
+    return window.take(now, perMinute);
   }
 
   /** Forgets windows that ended: memory stays proportional to keys active in the last minute. */
