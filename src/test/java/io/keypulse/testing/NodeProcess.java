@@ -41,7 +41,7 @@ public final class NodeProcess {
     try {
       Path log = Files.createTempFile("keypulse-node-", ".log");
       List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-Xmx512m", "-Dhazelcast.wait.seconds.before.join=0", "-cp", System.getProperty("java.class.path"),
+          "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-Dhazelcast.wait.seconds.before.join=0", "-cp", System.getProperty("java.class.path"),
           "io.keypulse.Main"));
       command.addAll(List.of(args));
       ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
