@@ -31,7 +31,9 @@ def wait_for(predicate, seconds, what):
 
 def java(args, log_path, env=None, heap="512m"):
     log = open(log_path, "ab")
-    return subprocess.Popen(["java", f"-Xmx{heap}", "-Dhazelcast.wait.seconds.before.join=0", *OPENS,
+    # An OutOfMemoryError ends the process: a half-dead node is worse than a dead one.
+    return subprocess.Popen(["java", f"-Xmx{heap}", "-XX:+ExitOnOutOfMemoryError",
+                             "-Dhazelcast.wait.seconds.before.join=0", *OPENS,
                              "-jar", JAR, *args], stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, **(env or {})}, start_new_session=True)
 

@@ -17,6 +17,7 @@ import io.keypulse.db.EmbeddedPostgres;
 import io.keypulse.db.Migrations;
 import io.keypulse.db.PgTarget;
 import io.keypulse.db.Pools;
+import io.keypulse.db.PostgresWatchdog;
 import io.keypulse.delivery.DeliveryVerticle;
 import io.keypulse.detect.DetectRouter;
 import io.keypulse.detect.DetectSetup;
@@ -70,16 +71,18 @@ public final class KeyPulseNode implements AutoCloseable {
 
   private final Vertx vertx;
   private final EmbeddedPostgres embedded;
+  private final PostgresWatchdog watchdog;
   private final PgTarget pg;
   private final int port;
   private final Readiness readiness;
   private final List<String> deployments;
   private final String adminToken;
 
-  private KeyPulseNode(Vertx vertx, EmbeddedPostgres embedded, PgTarget pg, int port, Readiness readiness,
-                       List<String> deployments, String adminToken) {
+  private KeyPulseNode(Vertx vertx, EmbeddedPostgres embedded, PostgresWatchdog watchdog, PgTarget pg, int port,
+                       Readiness readiness, List<String> deployments, String adminToken) {
     this.vertx = vertx;
     this.embedded = embedded;
+    this.watchdog = watchdog;
     this.pg = pg;
     this.port = port;
     this.readiness = readiness;
@@ -88,24 +91,32 @@ public final class KeyPulseNode implements AutoCloseable {
   }
 
   public static KeyPulseNode start(Config config) {
+    return start(config, false);
+  }
+
+  /** throwawayDataDir: --ephemeral, whose directory must not outlive the node even if it is killed. */
+  public static KeyPulseNode start(Config config, boolean throwawayDataDir) {
     EmbeddedPostgres embedded = config.pg().embedded()
-        ? EmbeddedPostgres.start(config.dataDir(), config.pg().embeddedPort()) : null;
+        ? EmbeddedPostgres.start(config.dataDir(), config.pg().embeddedPort(), throwawayDataDir) : null;
+    PostgresWatchdog watchdog = embedded != null ? PostgresWatchdog.start(embedded, config.pg()) : null;
     try {
       PgTarget pg = embedded != null ? embedded.target() : PgTarget.parse(config.pg().url());
       log.info("Postgres at {}", pg);
       Readiness readiness = new Readiness();
+      if (watchdog != null) {
+        readiness.store(watchdog::health);
+      }
       Migrations.apply(pg);
       readiness.migrated();
-      return deploy(config, embedded, pg, readiness);
+      return deploy(config, embedded, watchdog, pg, readiness);
     } catch (RuntimeException e) {
-      if (embedded != null) {
-        embedded.stop();
-      }
+      stopStore(watchdog, embedded);
       throw e;
     }
   }
 
-  private static KeyPulseNode deploy(Config config, EmbeddedPostgres embedded, PgTarget pg, Readiness readiness) {
+  private static KeyPulseNode deploy(Config config, EmbeddedPostgres embedded, PostgresWatchdog watchdog, PgTarget pg,
+                                     Readiness readiness) {
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     HazelcastClusterManager cluster = new HazelcastClusterManager(ClusterSetup.hazelcast(config.cluster()));
     Vertx vertx = Vertx.builder()
@@ -159,7 +170,7 @@ public final class KeyPulseNode implements AutoCloseable {
     deployments.add(vertx.deployVerticle(() -> new ApiVerticle(api), new DeploymentOptions().setInstances(instances))
         .await());
     readiness.serving(true);
-    return new KeyPulseNode(vertx, embedded, pg, port, readiness, deployments, adminToken);
+    return new KeyPulseNode(vertx, embedded, watchdog, pg, port, readiness, deployments, adminToken);
   }
 
   private static VertxOptions vertxOptions(Config config) {
@@ -205,11 +216,19 @@ public final class KeyPulseNode implements AutoCloseable {
     } catch (Exception e) {
       log.warn("node did not stop cleanly", e);
     } finally {
-      if (embedded != null) {
-        embedded.stop();
-      }
+      stopStore(watchdog, embedded);
     }
     log.info("KeyPulse node stopped");
+  }
+
+  /** The watchdog first, or it would start the server again. */
+  private static void stopStore(PostgresWatchdog watchdog, EmbeddedPostgres embedded) {
+    if (watchdog != null) {
+      watchdog.close();
+    }
+    if (embedded != null) {
+      embedded.stop();
+    }
   }
 
   private static String randomToken() {

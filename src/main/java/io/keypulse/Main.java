@@ -4,6 +4,7 @@ import io.keypulse.config.Config;
 import io.keypulse.config.ConfigLoader;
 import io.keypulse.db.EmbeddedPostgres;
 import io.keypulse.db.Migrations;
+import io.keypulse.db.PostgresWatchdog;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,10 +57,18 @@ public final class Main {
     }
     Config config = ConfigLoader.load(System.getenv(), overrides);
     if (args[0].equals("postgres")) {
-      postgres(config);
+      postgres(config, scratch);
       return;
     }
-    KeyPulseNode node = KeyPulseNode.start(config);
+    KeyPulseNode node;
+    try {
+      node = KeyPulseNode.start(config, scratch != null);
+    } catch (RuntimeException e) {
+      if (scratch != null) {
+        deleteTree(scratch);  // the node stopped its Postgres; nothing else will remove the directory
+      }
+      throw e;
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       node.close();
       if (scratch != null) {
@@ -71,12 +80,19 @@ public final class Main {
   }
 
   /**
-   * The embedded Postgres alone, migrated, until SIGTERM. Its URL (with the password) goes to
+   * The embedded Postgres alone, migrated and restarted should it die, until SIGTERM. Its URL (with the password) goes to
    * data_dir/pg-url, readable by its owner only, for the nodes that will share it.
    */
-  private static void postgres(Config config) throws IOException {
-    EmbeddedPostgres pg = EmbeddedPostgres.start(config.dataDir(), config.pg().embeddedPort());
-    Runtime.getRuntime().addShutdownHook(new Thread(pg::stop, "postgres-shutdown"));
+  private static void postgres(Config config, Path scratch) throws IOException {
+    EmbeddedPostgres pg = EmbeddedPostgres.start(config.dataDir(), config.pg().embeddedPort(), scratch != null);
+    PostgresWatchdog watchdog = PostgresWatchdog.start(pg, config.pg());
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      watchdog.close();
+      pg.stop();
+      if (scratch != null) {
+        deleteTree(scratch);
+      }
+    }, "postgres-shutdown"));
     Migrations.apply(pg.target());
     Path urlFile = config.dataDir().resolve("pg-url");
     Files.writeString(urlFile, pg.target().url() + "\n");

@@ -29,9 +29,10 @@ public record Config(
                      long registerBodyLimitBytes, int idleTimeoutSeconds, int headerTimeoutSeconds,
                      int bodyTimeoutSeconds, int maxConnections, int maxConnectionsPerIp, long uploadMemoryBytes) {}
 
-  /** An empty url means: run the embedded Postgres under dataDir. */
+  /** An empty url means: run the embedded Postgres under dataDir (and restart it when it dies). */
   public record Pg(String url, int embeddedPort, int queryPoolSize, int writePoolSize,
-                   int connectTimeoutMs, int acquireTimeoutMs) {
+                   int connectTimeoutMs, int acquireTimeoutMs, int embeddedCheckMs, int restartBackoffMs,
+                   int restartBackoffMaxMs) {
     public boolean embedded() {
       return url == null || url.isBlank();
     }

@@ -1,19 +1,15 @@
 package io.keypulse.db;
 
-import com.sun.security.auth.module.UnixSystem;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -21,39 +17,56 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A real Postgres server in a directory of ours: initdb on first use, pg_ctl start/stop, and
- * recovery from a crash that left postmaster.pid (or a live orphan server) behind.
- * Postgres refuses to run as root, so as root every command runs as uid/gid 65534 via setpriv.
+ * recovery from a crash that left postmaster.pid (or a live orphan server) behind. While it is
+ * ours, a lock on the directory says so and a {@link PostgresGuard} stops it should this JVM die.
  */
 public final class EmbeddedPostgres implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedPostgres.class);
-  private static final int NOBODY = 65534;
   private static final String USER = "keypulse";
   private static final String DATABASE = "keypulse";
 
-  private final Path bin;
   private final Path dataDir;
   private final Path pgData;
   private final int port;
   private final String password;
-  private final boolean root = new UnixSystem().getUid() == 0;
+  private final boolean throwaway;
+  private final ServerCommands commands;
+  private DataDirLock lock;
+  private PostgresGuard guard;
+  private volatile ProcessHandle postmaster;
 
-  private EmbeddedPostgres(Path dataDir, int port) throws IOException {
-    this.bin = PostgresBinaries.installed().resolve("bin");
+  private EmbeddedPostgres(Path dataDir, int port, boolean throwaway) throws IOException {
     this.dataDir = dataDir.toAbsolutePath().normalize();
     this.pgData = this.dataDir.resolve("postgres");
+    this.commands = new ServerCommands(PostgresBinaries.installed().resolve("bin"), pgData);
     this.port = port > 0 ? port : freePort();
     this.password = readOrCreatePassword();
+    this.throwaway = throwaway;
   }
 
   /** Starts (initialising if needed) a server whose files live under dataDir/postgres. */
   public static EmbeddedPostgres start(Path dataDir, int port) {
+    return start(dataDir, port, false);
+  }
+
+  /** As {@link #start(Path, int)}; a throwaway dataDir is deleted should this JVM die without stopping us. */
+  public static EmbeddedPostgres start(Path dataDir, int port, boolean throwaway) {
+    EmbeddedPostgres pg = null;
     try {
-      EmbeddedPostgres pg = new EmbeddedPostgres(dataDir, port);
+      pg = new EmbeddedPostgres(dataDir, port, throwaway);
       pg.startServer();
       pg.ensureDatabase();
       return pg;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    } catch (IOException | RuntimeException e) {
+      RuntimeException failure = e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
+      if (pg != null) {
+        try {
+          pg.stop();
+        } catch (RuntimeException alsoFailed) {
+          failure.addSuppressed(alsoFailed);
+        }
+      }
+      throw failure;
     }
   }
 
@@ -69,28 +82,62 @@ public final class EmbeddedPostgres implements AutoCloseable {
     return dataDir;
   }
 
-  /** Starts the server again after {@link #stop()}, on the same port and files. */
-  public void startServer() throws IOException {
+  /** Starts the server again after {@link #stop()} or its death, on the same port and files. */
+  public synchronized void startServer() throws IOException {
+    if (lock == null) {
+      lock = DataDirLock.acquire(dataDir);
+    }
+    if (guard == null || !guard.isAlive()) {
+      guard = PostgresGuard.start(commands.pgCtlCommand("stop", "-w", "-t", "30", "-m", "immediate"),
+          throwaway ? dataDir : null, dataDir.resolve("postgres-guard.log"));
+    }
     if (!Files.exists(pgData.resolve("PG_VERSION"))) {
       initdb();
     }
     clearStaleLock();
     long began = System.nanoTime();
-    run(pgCtl("start", "-w", "-t", "60", "-l", pgData.resolve("postgres.log").toString(),
-        "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"));
+    Path serverLog = pgData.resolve("postgres.log");
+    long logFrom = Files.exists(serverLog) ? Files.size(serverLog) : 0;
+    try {
+      commands.pgCtl("start", "-w", "-t", "60", "-l", serverLog.toString(),
+          "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200");
+    } catch (IOException e) {
+      throw new IOException("Postgres did not start: " + Postmaster.complaint(serverLog, logFrom), e);
+    }
+    postmaster = Postmaster.running(pgData).orElse(null);
     log.info("embedded Postgres up on 127.0.0.1:{} ({} ms, data in {})", port,
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began), pgData);
   }
 
-  /** A fast shutdown: open transactions roll back, committed data is on disk. */
-  public void stop() {
+  /** Whether the server we started is still alive (a check of its process, no query). */
+  public boolean isRunning() {
+    ProcessHandle server = postmaster;
+    return server != null && Postmaster.alive(server);
+  }
+
+  /**
+   * A fast shutdown: open transactions roll back, committed data is on disk. Only once the server
+   * is down is the guard dismissed and the directory released, so a failed stop still leaves the
+   * guard to stop the server when this JVM ends.
+   */
+  public synchronized void stop() {
+    if (lock == null) {
+      return;  // never started, or stopped already: whatever runs on these files is not ours
+    }
     try {
-      if (Files.exists(pgData.resolve("postmaster.pid"))) {
-        run(pgCtl("stop", "-w", "-t", "60", "-m", "fast"));
+      if (Postmaster.running(pgData).isPresent()) {
+        commands.pgCtl("stop", "-w", "-t", "60", "-m", "fast");
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    postmaster = null;
+    if (guard != null) {
+      guard.dismiss();
+      guard = null;
+    }
+    lock.close();
+    lock = null;
   }
 
   @Override
@@ -103,35 +150,37 @@ public final class EmbeddedPostgres implements AutoCloseable {
     Path pwFile = dataDir.resolve(".initdb-password");
     Files.writeString(pwFile, password);
     try {
-      if (root) {
+      if (commands.root()) {
         // Our own directory may be private (e.g. a fresh temp dir); the server only needs to pass through it.
         Files.setPosixFilePermissions(dataDir, PosixFilePermissions.fromString("rwx--x--x"));
       }
-      handOver(pgData);
-      handOver(pwFile);
-      checkReachable();
-      run(List.of(bin.resolve("initdb").toString(), "-D", pgData.toString(), "-U", USER,
-          "--pwfile=" + pwFile, "-A", "scram-sha-256", "-E", "UTF8", "--no-locale", "--no-instructions"));
+      commands.handOver(pgData);
+      commands.handOver(pwFile);
+      commands.checkReachable();
+      commands.initdb("-U", USER, "--pwfile=" + pwFile, "-A", "scram-sha-256", "-E", "UTF8", "--no-locale",
+          "--no-instructions");
     } finally {
       Files.deleteIfExists(pwFile);
     }
   }
 
-  /** Postgres leaves postmaster.pid behind when killed; an orphan server may even still run. */
+  /**
+   * Postgres leaves postmaster.pid behind when killed; an orphan server may even still run. Either
+   * is left by a node that died: a running one holds the directory's lock, so we never get here.
+   */
   private void clearStaleLock() throws IOException {
     Path pidFile = pgData.resolve("postmaster.pid");
     if (!Files.exists(pidFile)) {
       return;
     }
-    long pid = Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
-    Optional<ProcessHandle> process = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
-    boolean orphanServer = process.flatMap(p -> p.info().command()).map(c -> c.endsWith("postgres")).orElse(false);
-    if (orphanServer) {
-      log.warn("a Postgres server (pid {}) still runs on {}; stopping it before starting ours", pid, pgData);
-      run(pgCtl("stop", "-w", "-t", "60", "-m", "fast"));
+    Optional<ProcessHandle> orphan = Postmaster.running(pgData);
+    if (orphan.isPresent()) {
+      log.warn("a Postgres server (pid {}) left by a dead node still runs on {}; stopping it before starting ours",
+          orphan.get().pid(), pgData);
+      commands.pgCtl("stop", "-w", "-t", "60", "-m", "fast");
     } else {
-      log.warn("removing stale {} left by pid {}", pidFile, pid);
-      Files.delete(pidFile);
+      log.warn("removing stale {} left by a server that died", pidFile);
+      Files.deleteIfExists(pidFile);
     }
   }
 
@@ -160,59 +209,6 @@ public final class EmbeddedPostgres implements AutoCloseable {
     Files.writeString(file, pw);
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
     return pw;
-  }
-
-  private void handOver(Path path) throws IOException {
-    if (root) {
-      run(List.of("chown", "-R", NOBODY + ":" + NOBODY, path.toString()));
-    }
-  }
-
-  /** As root, the unprivileged server must be able to reach its directory; say so clearly if not. */
-  private void checkReachable() throws IOException {
-    if (root && exec(asServerUser(List.of("test", "-w", pgData.toString()))).exitCode != 0) {
-      throw new IOException("uid " + NOBODY + " cannot reach " + pgData + ": when running as root, put the data "
-          + "directory where every parent is world-searchable (e.g. --data-dir /var/lib/keypulse)");
-    }
-  }
-
-  private List<String> pgCtl(String command, String... args) {
-    List<String> cmd = new ArrayList<>(List.of(bin.resolve("pg_ctl").toString(), "-D", pgData.toString()));
-    cmd.addAll(List.of(args));
-    cmd.add(command);
-    return cmd;
-  }
-
-  private void run(List<String> command) throws IOException {
-    boolean asServer = !command.get(0).equals("chown");
-    Result result = exec(asServer ? asServerUser(command) : command);
-    if (result.exitCode != 0) {
-      throw new IOException(String.join(" ", command) + " failed (" + result.exitCode + "): " + result.output);
-    }
-  }
-
-  private List<String> asServerUser(List<String> command) {
-    if (!root) {
-      return command;
-    }
-    List<String> wrapped = new ArrayList<>(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups"));
-    wrapped.addAll(command);
-    return wrapped;
-  }
-
-  private record Result(int exitCode, String output) {}
-
-  private static Result exec(List<String> command) throws IOException {
-    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-    pb.environment().put("LC_ALL", "C");
-    Process process = pb.start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-    try {
-      return new Result(process.waitFor(), output);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while running " + command.get(0), e);
-    }
   }
 
   private static int freePort() throws IOException {

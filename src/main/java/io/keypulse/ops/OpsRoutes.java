@@ -11,7 +11,11 @@ import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import io.vertx.sqlclient.Pool;
 
-/** /health (the process answers), /ready (it can do its job), /metrics (Prometheus). */
+/**
+ * /health is liveness: 200 while the process answers, with the store's state for the operator's eye
+ * (a down store is /ready's business: restarting the node would not help, its watchdog is on it).
+ * /ready: it can do its job. /metrics: Prometheus.
+ */
 public final class OpsRoutes {
   private static final long CHECK_TIMEOUT_MS = 2000;
 
@@ -19,7 +23,8 @@ public final class OpsRoutes {
 
   public static void mount(Router router, Vertx vertx, Pool pool, HazelcastInstance hazelcast, Readiness readiness,
                            PrometheusMeterRegistry registry) {
-    router.get("/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP")));
+    router.get("/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP")
+        .put("store", readiness.store())));
     router.get("/ready").handler(HealthCheckHandler.create(vertx)
         .register("database", CHECK_TIMEOUT_MS, p -> pool.query("SELECT 1").execute()
             .onSuccess(r -> p.complete(Status.OK()))

@@ -3,9 +3,12 @@ package io.keypulse.db;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.keypulse.testing.NodeProcess;
 import io.keypulse.testing.TestPostgres;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import org.junit.jupiter.api.DisplayName;
@@ -50,21 +53,46 @@ class EmbeddedPostgresTest {
   }
 
   @Test
-  @DisplayName("takes over from an orphaned server still running on its directory (a killed node)")
+  @DisplayName("takes over from an orphaned server that a killed node (and its guard) left running")
   void orphanedServer() throws Exception {
     Path dir = TestPostgres.tempDir("kp-pg-orphan-");
-    EmbeddedPostgres orphan = EmbeddedPostgres.start(dir, 0);
-    sql(orphan.target(), "CREATE TABLE memo (note text); INSERT INTO memo VALUES ('before the crash')");
+    NodeProcess owner = NodeProcess.startPostgres(dir);
+    PgTarget orphan = PgTarget.parse(Files.readString(dir.resolve("pg-url")).trim());
+    sql(orphan, "CREATE TABLE memo (note text); INSERT INTO memo VALUES ('before the crash')");
+    ProcessHandle orphanServer = ProcessHandle.of(postmasterPid(dir)).orElseThrow();
+    // What kill -9 of the node's whole process group does: the postmaster has a session of its own.
+    owner.postgresGuard().destroyForcibly();
+    owner.kill();
+    assertThat(orphanServer.isAlive()).as("an orphan is left").isTrue();
 
     EmbeddedPostgres pg = EmbeddedPostgres.start(dir, 0);
     try {
       assertThat(pg.port()).isNotEqualTo(orphan.port());
       assertThat(count(pg.target(), "SELECT count(*) FROM memo")).isEqualTo(1);
-      assertThatThrownBy(() -> count(orphan.target(), "SELECT 1")).as("the orphan was stopped")
-          .isInstanceOf(SQLException.class);
+      assertThat(orphanServer.onExit()).as("the orphan was stopped").succeedsWithin(Duration.ofSeconds(10));
+      assertThatThrownBy(() -> count(orphan, "SELECT 1")).isInstanceOf(SQLException.class);
     } finally {
       pg.stop();
     }
+  }
+
+  @Test
+  @DisplayName("refuses a directory whose server belongs to a running node, and leaves that server alone")
+  void ownedByRunningNode() throws Exception {
+    Path dir = TestPostgres.tempDir("kp-pg-owned-");
+    EmbeddedPostgres owner = EmbeddedPostgres.start(dir, 0);
+    try {
+      assertThatThrownBy(() -> EmbeddedPostgres.start(dir, 0))
+          .hasMessageContaining("belongs to a running process (pid " + ProcessHandle.current().pid());
+      assertThat(owner.isRunning()).isTrue();
+      assertThat(count(owner.target(), "SELECT 1")).isEqualTo(1);
+    } finally {
+      owner.stop();
+    }
+  }
+
+  private static long postmasterPid(Path dir) throws IOException {
+    return Long.parseLong(Files.readAllLines(dir.resolve("postgres/postmaster.pid")).get(0).trim());
   }
 
   private static void sql(PgTarget t, String statements) throws SQLException {

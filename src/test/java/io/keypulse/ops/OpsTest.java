@@ -16,7 +16,10 @@ class OpsTest extends NodeTest {
   @Test
   @DisplayName("/health says the process is up and /ready checks database, migrations, cluster and serving")
   void healthAndReady() {
-    assertThat(api.get("/health").json().getString("status")).isEqualTo("UP");
+    JsonObject health = api.get("/health").json();
+    assertThat(health.getString("status")).isEqualTo("UP");
+    assertThat(health.getJsonObject("store")).as("an external Postgres is not the node's to watch")
+        .isEqualTo(new JsonObject().put("embedded", false));
     Reply ready = api.get("/ready");
     assertThat(ready.status()).isEqualTo(200);
     assertThat(ready.json().getString("outcome")).isEqualTo("UP");

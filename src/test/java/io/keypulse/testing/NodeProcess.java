@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
 /** A node in a process of its own (io.keypulse.Main), so tests can kill -9 it or send it SIGTERM. */
 public final class NodeProcess {
   private static final Pattern READY = Pattern.compile("KeyPulse ready at http://[^:]+:(\\d+)");
+  private static final Pattern POSTGRES_READY = Pattern.compile("Postgres ready at postgresql://[^@]+@[^:]+:(\\d+)");
   private final Process process;
   private final Path log;
   private final int port;
@@ -28,16 +29,25 @@ public final class NodeProcess {
 
   /** Starts {@code java io.keypulse.Main args} with the test classpath and waits for its ready line. */
   public static NodeProcess start(Map<String, String> env, String... args) {
+    return start(READY, env, args);
+  }
+
+  /** {@code keypulse postgres}: the embedded Postgres alone in dataDir; port() is Postgres' port. */
+  public static NodeProcess startPostgres(Path dataDir) {
+    return start(POSTGRES_READY, Map.of(), "postgres", "--data-dir", dataDir.toString());
+  }
+
+  private static NodeProcess start(Pattern ready, Map<String, String> env, String... args) {
     try {
       Path log = Files.createTempFile("keypulse-node-", ".log");
       List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-Xmx512m", "-Dhazelcast.wait.seconds.before.join=0", "-cp", System.getProperty("java.class.path"),
+          "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-Dhazelcast.wait.seconds.before.join=0", "-cp", System.getProperty("java.class.path"),
           "io.keypulse.Main"));
       command.addAll(List.of(args));
       ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
       pb.environment().putAll(env);
       Process process = pb.start();
-      return new NodeProcess(process, log, awaitReady(process, log));
+      return new NodeProcess(process, log, awaitReady(ready, process, log));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -49,6 +59,13 @@ public final class NodeProcess {
 
   public long pid() {
     return process.pid();
+  }
+
+  /** The child that stops the node's embedded Postgres when the node dies (see PostgresGuard). */
+  public ProcessHandle postgresGuard() {
+    return process.children()
+        .filter(p -> p.info().arguments().map(a -> List.of(a).contains("keypulse-postgres-guard")).orElse(false))
+        .findFirst().orElseThrow(() -> new AssertionError("node " + pid() + " has no Postgres guard"));
   }
 
   /** kill -9: no shutdown hook, no flush, no goodbye. */
@@ -84,10 +101,10 @@ public final class NodeProcess {
     }
   }
 
-  private static int awaitReady(Process process, Path log) throws IOException {
+  private static int awaitReady(Pattern ready, Process process, Path log) throws IOException {
     Instant deadline = Instant.now().plusSeconds(90);
     while (Instant.now().isBefore(deadline)) {
-      Matcher m = READY.matcher(Files.readString(log));
+      Matcher m = ready.matcher(Files.readString(log));
       if (m.find()) {
         return Integer.parseInt(m.group(1));
       }

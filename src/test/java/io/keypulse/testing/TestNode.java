@@ -16,10 +16,13 @@ import java.util.UUID;
 public final class TestNode {
   private TestNode() {}
 
-  /** Settings every test node shares; generous limits unless a test is about limits. */
+  /**
+   * Settings every test node shares; generous limits unless a test is about limits. A null pg: the
+   * node starts its own embedded Postgres in its data_dir.
+   */
   public static Map<String, Object> defaults(PgTarget pg, String clusterName) {
     Map<String, Object> o = new LinkedHashMap<>();
-    o.put("pg.url", pg.url());
+    o.put("pg.url", pg == null ? "" : pg.url());
     o.put("http.port", 0);
     o.put("http.instances", 2);
     o.put("data_dir", TestPostgres.tempDir("keypulse-node-").toString());
