@@ -49,9 +49,9 @@ final class DetectionRoutes {
   /** Fields sent replace the current ones; null resets a field to the default. */
   void putPolicy(RoutingContext ctx) {
     String partnerId = Caller.of(ctx).partnerId();
-    JsonObject changes = JsonBodies.object(ctx);
+    JsonObject changes;
     try {
-      PolicyJson.validate(changes);
+      changes = PolicyJson.validate(JsonBodies.object(ctx));
     } catch (IllegalArgumentException e) {
       throw HttpProblem.badRequest(e.getMessage());
     }
