@@ -133,6 +133,8 @@ public final class ApiVerticle extends VerticleBase {
     // No route, so no key was checked: the answer carries the client's anonymous budget.
     router.errorHandler(404, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)))
         .errorHandler(405, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)));
+    // A URI that does not decode fails route matching itself; answered at once, as Vert.x ends the response next.
+    router.errorHandler(400, failures::malformedUri);
 
     server = vertx.createHttpServer(new HttpServerOptions().setHost(config.http().host())).requestHandler(router);
     // Live sessions rest on API keys: when a partner's change, its streams and sockets end (and may come back).
