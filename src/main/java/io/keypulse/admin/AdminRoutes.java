@@ -1,9 +1,11 @@
 package io.keypulse.admin;
 
+import io.keypulse.api.BodyFields;
 import io.keypulse.api.ClientLimit;
 import io.keypulse.api.CredentialCache;
 import io.keypulse.api.HttpProblem;
 import io.keypulse.api.JsonBodies;
+import io.keypulse.api.Params;
 import io.keypulse.api.PartnerRoutes;
 import io.keypulse.api.Times;
 import io.keypulse.bus.Addresses;
@@ -32,6 +34,8 @@ import java.util.Optional;
  */
 public final class AdminRoutes {
   private static final int REPLAY_MAX = 10_000;
+  /** Longer than any partner id (p_ and 8 hex digits): room to grow, no room for a megabyte. */
+  private static final int MAX_PARTNER_ID = 64;
   private final Partners partners;
   private final ApiKeys apiKeys;
   private final CredentialCache credentials;
@@ -82,7 +86,7 @@ public final class AdminRoutes {
   }
 
   private void listPartners(RoutingContext ctx) {
-    String after = Optional.ofNullable(ctx.queryParams().get("after_id")).orElse("");
+    String after = Optional.ofNullable(Params.text(ctx, "after_id", MAX_PARTNER_ID)).orElse("");
     partners.list(after, 500).onSuccess(list -> {
       JsonArray out = new JsonArray();
       list.forEach(p -> out.add(partner(p)));
@@ -95,7 +99,7 @@ public final class AdminRoutes {
    * keys. A field left out or null means the node default.
    */
   private void setPlan(RoutingContext ctx) {
-    String partnerId = ctx.pathParam("id");
+    String partnerId = Params.path(ctx, "id", MAX_PARTNER_ID);
     JsonObject body = JsonBodies.object(ctx);
     Partners.Plan plan = new Partners.Plan(positiveOrNull(body, "rate_limit_per_min"),
         positiveOrNull(body, "partner_rate_limit_per_min"), positiveOrNull(body, "max_active_keys"));
@@ -113,7 +117,7 @@ public final class AdminRoutes {
   }
 
   private void setStatus(RoutingContext ctx) {
-    String partnerId = ctx.pathParam("id");
+    String partnerId = Params.path(ctx, "id", MAX_PARTNER_ID);
     Object status = JsonBodies.object(ctx).getValue("status");
     if (!"active".equals(status) && !"suspended".equals(status)) {
       throw HttpProblem.badRequest("status must be active or suspended");
@@ -135,13 +139,10 @@ public final class AdminRoutes {
 
   /** Operator-minted keys carry the reference dialect's kp_live_ prefix. */
   private void mintKey(RoutingContext ctx) {
-    String partnerId = ctx.pathParam("id");
-    Object name = JsonBodies.optionalObject(ctx).getValue("name");
-    if (name != null && !(name instanceof String)) {
-      throw HttpProblem.badRequest("name must be a string");
-    }
+    String partnerId = Params.path(ctx, "id", MAX_PARTNER_ID);
+    String name = BodyFields.text(JsonBodies.optionalObject(ctx), "name", 200, false);
     String apiKey = Credentials.newApiKey(Credentials.OPERATOR_KEY_PREFIX);
-    apiKeys.mint(partnerId, (String) name, apiKey, "operator").onSuccess(info -> {
+    apiKeys.mint(partnerId, name, apiKey, "operator").onSuccess(info -> {
       ctx.response().setStatusCode(201);
       ctx.json(new JsonObject().put("success", true).put("partner_id", partnerId).put("id", info.id())
           .put("api_key", apiKey).put("created_at", Times.iso(info.createdAt())));
@@ -170,15 +171,14 @@ public final class AdminRoutes {
   /** Dead letters back into the outbox: {partner_id?, since?, limit? (default and max 10000)}. */
   private void replayFailed(RoutingContext ctx) {
     JsonObject body = JsonBodies.object(ctx);
-    Object partner = body.getValue("partner_id");
+    String partner = BodyFields.text(body, "partner_id", MAX_PARTNER_ID, false);
     Object since = body.getValue("since");
     Object limit = body.getValue("limit", REPLAY_MAX);
     Instant from = since instanceof String text ? Times.parse(text) : null;
-    if ((partner != null && !(partner instanceof String)) || (since != null && from == null)
-        || !(limit instanceof Integer n) || n < 1 || n > REPLAY_MAX) {
+    if ((since != null && from == null) || !(limit instanceof Integer n) || n < 1 || n > REPLAY_MAX) {
       throw HttpProblem.badRequest("expected {partner_id?: string, since?: ISO-8601 time, limit?: 1.." + REPLAY_MAX + "}");
     }
-    deliveries.replayFailed((String) partner, from, (Integer) limit).onSuccess(count -> {
+    deliveries.replayFailed(partner, from, (Integer) limit).onSuccess(count -> {
       if (count > 0) {
         ctx.vertx().eventBus().publish(Addresses.DELIVERIES_DUE, new DeliveriesDue(count));
       }
@@ -188,8 +188,8 @@ public final class AdminRoutes {
 
   /** Which member and shard hold a key's state: GET /admin/cluster/owner?partner_id=…&key_id=… */
   private void owner(RoutingContext ctx) {
-    String partnerId = ctx.queryParams().get("partner_id");
-    String keyId = ctx.queryParams().get("key_id");
+    String partnerId = Params.text(ctx, "partner_id", MAX_PARTNER_ID);
+    String keyId = Params.text(ctx, "key_id", 1024);
     if (partnerId == null || keyId == null) {
       throw HttpProblem.badRequest("partner_id and key_id are required");
     }

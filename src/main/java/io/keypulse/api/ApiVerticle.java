@@ -150,6 +150,8 @@ public final class ApiVerticle extends VerticleBase {
     // No route, so no key was checked: the answer carries the client's anonymous budget.
     router.errorHandler(404, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)))
         .errorHandler(405, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)));
+    // A URI that does not decode fails route matching itself; answered at once, as Vert.x ends the response next.
+    router.errorHandler(400, failures::malformedUri);
 
     watch = guard.watch(vertx);
     server = vertx.createHttpServer(new HttpServerOptions().setHost(config.http().host())

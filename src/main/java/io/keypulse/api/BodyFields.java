@@ -4,7 +4,7 @@ import io.vertx.core.json.JsonObject;
 import java.util.List;
 
 /** Checks on the fields of a JSON request body; each failure is a 400 naming the field. */
-final class BodyFields {
+public final class BodyFields {
   private BodyFields() {}
 
   /** Refuses fields the endpoint does not know, naming them all (a typo must not be silently ignored). */
@@ -16,18 +16,15 @@ final class BodyFields {
     }
   }
 
-  /**
-   * A string of 1 to max characters, not blank, with no control characters or lone surrogates
-   * (Postgres cannot store NUL, and a surrogate half turns into '?'); null when absent and optional.
-   */
-  static String text(JsonObject body, String field, int max, boolean required) {
+  /** A printable string (see Text) of 1 to max characters, not blank; null when absent and optional. */
+  public static String text(JsonObject body, String field, int max, boolean required) {
     Object value = body.getValue(field);
     if (value == null && !required) {
       return null;
     }
-    if (!(value instanceof String s) || s.isBlank() || s.length() > max || !printable(s)) {
+    if (!(value instanceof String s) || s.isBlank() || s.length() > max || !Text.printable(s)) {
       throw HttpProblem.badRequest(field + (required ? " is required: " : " must be ") + "a string of 1 to " + max
-          + " characters, without control characters");
+          + " characters, " + Text.PRINTABLE);
     }
     return s;
   }
@@ -38,14 +35,10 @@ final class BodyFields {
     if (value == null) {
       return null;
     }
-    if (!(value instanceof String s) || s.length() > max || !printable(s.replaceAll("[\\r\\n\\t]", " "))) {
+    if (!(value instanceof String s) || s.length() > max || !Text.printable(s.replaceAll("[\\r\\n\\t]", " "))) {
       throw HttpProblem.badRequest(field + " must be a string of at most " + max
           + " characters, without control characters other than line breaks and tabs");
     }
     return s;
-  }
-
-  private static boolean printable(String s) {
-    return s.codePoints().noneMatch(c -> Character.isISOControl(c) || (c >= 0xD800 && c <= 0xDFFF));
   }
 }

@@ -49,9 +49,9 @@ final class DetectionRoutes {
   /** Fields sent replace the current ones; null resets a field to the default. */
   void putPolicy(RoutingContext ctx) {
     String partnerId = Caller.of(ctx).partnerId();
-    JsonObject changes = JsonBodies.object(ctx);
+    JsonObject changes;
     try {
-      PolicyJson.validate(changes);
+      changes = PolicyJson.validate(JsonBodies.object(ctx));
     } catch (IllegalArgumentException e) {
       throw HttpProblem.badRequest(e.getMessage());
     }
@@ -137,7 +137,7 @@ final class DetectionRoutes {
   /** PATCH /api/keys/{key_id}: name, key_type, rotation_policy_days, business_hours (null clears). */
   void patchKey(RoutingContext ctx) {
     String partnerId = Caller.of(ctx).partnerId();
-    String keyId = ctx.pathParam("key_id");
+    String keyId = Params.path(ctx, "key_id", maxKeyIdLength);
     Map<String, Object> columns = keySettings(JsonBodies.object(ctx));
     QueryRoutes.keyDefaults(settings, partnerId).compose(d -> keys.update(partnerId, keyId, columns, d))
         .onSuccess(found -> {
@@ -164,16 +164,18 @@ final class DetectionRoutes {
 
   private Threshold threshold(JsonObject body, String partnerId) {
     Object name = body.getValue("name");
-    if (!(name instanceof String n) || n.isBlank() || n.length() > 100 || n.chars().anyMatch(Character::isISOControl)) {
-      throw HttpProblem.badRequest("name is required: 1 to 100 characters");
+    if (!(name instanceof String n) || n.isBlank() || n.length() > 100 || !Text.printable(n)) {
+      throw HttpProblem.badRequest("name is required: 1 to 100 characters, " + Text.PRINTABLE);
     }
     Object type = body.getValue("event_type");
     if (!(type instanceof String t) || !EventTypes.valid(t)) {
       throw HttpProblem.badRequest("event_type is required: " + EventTypes.RULE);
     }
     Object key = body.getValue("key_id");
-    if (key != null && (!(key instanceof String k) || k.isBlank() || k.length() > maxKeyIdLength)) {
-      throw HttpProblem.badRequest("key_id must be a string of 1 to " + maxKeyIdLength + " characters");
+    if (key != null && (!(key instanceof String k) || k.isBlank() || k.length() > maxKeyIdLength
+        || !Text.printable(k))) {
+      throw HttpProblem.badRequest("key_id must be a string of 1 to " + maxKeyIdLength + " characters, "
+          + Text.PRINTABLE);
     }
     Object threshold = body.getValue("threshold");
     if (!(threshold instanceof Integer th) || th < 1) {
@@ -204,8 +206,9 @@ final class DetectionRoutes {
       Object value = body.getValue(field);
       switch (field) {
         case "name", "key_type" -> {
-          if (value != null && (!(value instanceof String s) || s.length() > 200)) {
-            throw HttpProblem.badRequest(field + " must be a string of at most 200 characters, or null");
+          if (value != null && (!(value instanceof String s) || s.length() > 200 || !Text.printable(s))) {
+            throw HttpProblem.badRequest(field + " must be a string of at most 200 characters, " + Text.PRINTABLE
+                + ", or null");
           }
           columns.put(field, value);
         }

@@ -2,21 +2,18 @@ package io.keypulse.api;
 
 import io.keypulse.config.Config;
 import io.netty.util.NetUtil;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
- * Validation shared by both dialects. Everything that could make Postgres refuse a row (NUL
- * characters, lone surrogates, non-finite numbers) is refused here, so one bad event can never
- * fail a group commit, and a bad request never stores anything.
+ * Validation shared by both dialects. Together with JsonBodies (which refuses anything Postgres
+ * cannot store, at any depth) this is why one bad event can never fail a group commit, and a bad
+ * request never stores anything.
  */
 final class EventFields {
   static final Set<String> SEVERITIES = Set.of("nominal", "warning", "critical");
@@ -35,7 +32,7 @@ final class EventFields {
     if (value.isBlank() || value.length() > limits.maxKeyIdLength()) {
       throw bad(where, "key_id must be 1 to " + limits.maxKeyIdLength() + " characters");
     }
-    if (value.chars().anyMatch(Character::isISOControl) || !wellFormed(value)) {
+    if (!Text.printable(value)) {
       throw bad(where, "key_id must not contain control characters or invalid Unicode");
     }
     return value;
@@ -83,14 +80,13 @@ final class EventFields {
     if (!(value instanceof String s)) {
       throw bad(where, field + " must be a string");
     }
-    if (s.length() > limits.maxActorLength() || s.chars().anyMatch(Character::isISOControl) || !wellFormed(s)) {
-      throw bad(where, field + " must be at most " + limits.maxActorLength()
-          + " characters, without control characters or invalid Unicode");
+    if (s.length() > limits.maxActorLength() || !Text.printable(s)) {
+      throw bad(where, field + " must be at most " + limits.maxActorLength() + " characters, " + Text.PRINTABLE);
     }
     return s.isEmpty() ? null : s;
   }
 
-  /** The free-form object of the event; {} when absent. */
+  /** The free-form object of the event; {} when absent. JsonBodies has checked that Postgres can store it. */
   JsonObject details(JsonObject json, String field, String where) {
     Object value = json.getValue(field);
     if (value == null) {
@@ -98,10 +94,6 @@ final class EventFields {
     }
     if (!(value instanceof JsonObject object)) {
       throw bad(where, field + " must be a JSON object");
-    }
-    String problem = storable(object, field);
-    if (problem != null) {
-      throw bad(where, problem);
     }
     if (object.encode().getBytes(StandardCharsets.UTF_8).length > limits.maxDetailsBytes()) {
       throw bad(where, field + " must be at most " + limits.maxDetailsBytes() + " bytes of JSON");
@@ -138,58 +130,5 @@ final class EventFields {
       throw bad(where, field + " must be a string");
     }
     return s;
-  }
-
-  /** Null if Postgres can store the value and read fields back out of it, else what is wrong with it. */
-  private static String storable(Object value, String path) {
-    if (value instanceof JsonObject object) {
-      return storable(object.getMap(), path);
-    }
-    if (value instanceof JsonArray array) {
-      return storable(array.getList(), path);
-    }
-    if (value instanceof Map<?, ?> map) {
-      for (Map.Entry<?, ?> entry : map.entrySet()) {
-        if (!textStorable(String.valueOf(entry.getKey()))) {
-          return path + " has a key with a NUL character or invalid Unicode";
-        }
-        String problem = storable(entry.getValue(), path + "." + entry.getKey());
-        if (problem != null) {
-          return problem;
-        }
-      }
-    } else if (value instanceof List<?> list) {
-      for (int i = 0; i < list.size(); i++) {
-        String problem = storable(list.get(i), path + "[" + i + "]");
-        if (problem != null) {
-          return problem;
-        }
-      }
-    } else if (value instanceof String s && !textStorable(s)) {
-      return path + " contains a NUL character or invalid Unicode";
-    } else if ((value instanceof Double d && !Double.isFinite(d)) || (value instanceof Float f && !Float.isFinite(f))) {
-      return path + " is a number out of range";
-    }
-    return null;
-  }
-
-  private static boolean textStorable(String s) {
-    return s.indexOf('\0') < 0 && wellFormed(s);
-  }
-
-  /** No lone UTF-16 surrogates: they have no UTF-8 form. */
-  private static boolean wellFormed(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (Character.isHighSurrogate(c)) {
-        if (i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) {
-          return false;
-        }
-        i++;
-      } else if (Character.isLowSurrogate(c)) {
-        return false;
-      }
-    }
-    return true;
   }
 }

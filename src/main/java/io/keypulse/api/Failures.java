@@ -3,20 +3,27 @@ package io.keypulse.api;
 import io.keypulse.db.PgFailures;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.HttpObjectDecoder;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.HttpException;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The one failure handler: every error becomes {"success":false,"message":…} with the right status.
- * Postgres or the store being unreachable is a 503 with Retry-After; anything unexpected is a 500
- * whose id ties the response to the log line.
+ * Postgres or the store being unreachable is a 503 with Retry-After; bytes that are not HTTP are the
+ * client's fault, a 400 logged at DEBUG; anything unexpected is a 500 whose id ties the response to
+ * the log line.
  */
 final class Failures {
   private static final Logger log = LoggerFactory.getLogger(Failures.class);
@@ -25,6 +32,9 @@ final class Failures {
       400, "bad request", 401, "missing or invalid API key", 403, "forbidden", 404, "not found",
       405, "method not allowed", 413, "request body too large", 415, "Content-Type must be application/json",
       429, "rate limit exceeded", 503, "service unavailable, retry shortly");
+  /** Netty's decoders of what a client sends: the request's framing (chunk sizes) and its query string. */
+  private static final Set<String> DECODERS = Set.of(HttpObjectDecoder.class.getName(),
+      QueryStringDecoder.class.getName());
 
   private final MeterRegistry metrics;
 
@@ -47,7 +57,27 @@ final class Failures {
   private void answer(RoutingContext ctx) {
     Throwable failure = ctx.failure();
     Problem problem = failure == null ? byStatus(ctx.statusCode()) : classify(failure, ctx);
+    answer(ctx, problem);
+  }
+
+  /**
+   * The router's answer when it could not even match a route: the URI does not decode ("%zz" in
+   * the path). The client's fault, so a 400 and no ERROR log (Vert.x logs one when no handler is set).
+   */
+  void malformedUri(RoutingContext ctx) {
+    if (ctx.failed()) {
+      handle(ctx);
+      return;
+    }
+    log.debug("malformed URI: {}", ctx.request().uri());
+    answer(ctx, new Problem(400, "malformed request URI: invalid percent-encoding", Map.of()));
+  }
+
+  private void answer(RoutingContext ctx, Problem problem) {
     HttpServerResponse response = ctx.response();
+    if (response.closed()) {
+      return;
+    }
     if (response.headWritten()) {
       response.reset();
       return;
@@ -79,6 +109,15 @@ final class Failures {
     if (failure instanceof DecodeException) {
       return new Problem(400, "malformed JSON body", Map.of());
     }
+    if (failure instanceof HttpException e && e.getStatusCode() >= 400 && e.getStatusCode() < 500) {
+      // Vert.x Web's own refusals, such as a query string it cannot decode.
+      return new Problem(e.getStatusCode(), e.getPayload() != null ? e.getPayload()
+          : DEFAULT_MESSAGES.getOrDefault(e.getStatusCode(), "bad request"), Map.of());
+    }
+    if (malformedRequest(failure)) {
+      log.debug("malformed request on {} {}: {}", ctx.request().method(), ctx.request().path(), failure.toString());
+      return new Problem(400, "malformed HTTP request: " + failure.getMessage(), Map.of());
+    }
     if (failure instanceof ReplyException reply) {
       return reply(reply, ctx);
     }
@@ -106,6 +145,27 @@ final class Failures {
       case NO_HANDLERS, TIMEOUT -> new Problem(503, "service unavailable, retry shortly", Map.of("Retry-After", "2"));
       default -> internal(reply, ctx);
     };
+  }
+
+  /**
+   * The request could not be read, by the client's doing: the connection closed under it, or Netty's
+   * HTTP decoder refused its bytes (a chunk size that is not hex, a "%zz" in a query string read
+   * through HttpServerRequest). The decoder's own exceptions are plain NumberFormatException or
+   * IllegalArgumentException, so they are told by where they were thrown.
+   */
+  private static boolean malformedRequest(Throwable failure) {
+    if (failure instanceof DecoderException || failure instanceof HttpClosedException) {
+      return true;
+    }
+    for (StackTraceElement frame : failure.getStackTrace()) {
+      if (DECODERS.contains(frame.getClassName())) {
+        return true;
+      }
+      if (!frame.getClassName().startsWith("io.netty.")) {
+        return false;
+      }
+    }
+    return false;
   }
 
   /**

@@ -3,10 +3,17 @@ package io.keypulse.api;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import java.util.List;
+import java.util.Map;
 
-/** Reads a request body that must be a JSON object: 415 for another media type, 400 for bad JSON. */
+/**
+ * Reads a request body that must be a JSON object: 415 for another media type, 400 for bad JSON,
+ * and 400 naming the field for any string, at any depth, that Postgres could not store (see Text)
+ * or a number that is not finite. Every route reads its body here, so none of that gets further.
+ */
 public final class JsonBodies {
   private JsonBodies() {}
 
@@ -40,7 +47,45 @@ public final class JsonBodies {
     if (!(value instanceof JsonObject object)) {
       throw HttpProblem.badRequest("request body must be a JSON object");
     }
+    String problem = unstorable(object.getMap(), "");
+    if (problem != null) {
+      throw HttpProblem.badRequest(problem);
+    }
     return object;
+  }
+
+  /** Null if Postgres can store the value and read fields back out of it, else what is wrong, by path. */
+  private static String unstorable(Object value, String path) {
+    if (value instanceof JsonObject object) {
+      return unstorable(object.getMap(), path);
+    }
+    if (value instanceof JsonArray array) {
+      return unstorable(array.getList(), path);
+    }
+    if (value instanceof Map<?, ?> map) {
+      for (Map.Entry<?, ?> entry : map.entrySet()) {
+        if (!Text.storable(String.valueOf(entry.getKey()))) {
+          return (path.isEmpty() ? "the body" : path) + " has a field name with a NUL character or invalid Unicode";
+        }
+        String field = path.isEmpty() ? String.valueOf(entry.getKey()) : path + "." + entry.getKey();
+        String problem = unstorable(entry.getValue(), field);
+        if (problem != null) {
+          return problem;
+        }
+      }
+    } else if (value instanceof List<?> list) {
+      for (int i = 0; i < list.size(); i++) {
+        String problem = unstorable(list.get(i), path + "[" + i + "]");
+        if (problem != null) {
+          return problem;
+        }
+      }
+    } else if (value instanceof String s && !Text.storable(s)) {
+      return path + " contains a NUL character or invalid Unicode (a lone surrogate)";
+    } else if ((value instanceof Double d && !Double.isFinite(d)) || (value instanceof Float f && !Float.isFinite(f))) {
+      return path + " is a number out of range";
+    }
+    return null;
   }
 
   private static boolean isJson(String contentType) {

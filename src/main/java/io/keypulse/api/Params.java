@@ -4,17 +4,32 @@ import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
 import java.util.Set;
 
-/** Query-string parameters, validated: a malformed one is a 400 naming it, never a silent default. */
-final class Params {
+/**
+ * Query-string and path parameters, validated: a malformed one is a 400 naming it, never a silent
+ * default. Every one is printable (see Text): none is free text, and none may carry a NUL to Postgres.
+ */
+public final class Params {
   private Params() {}
 
-  static String text(RoutingContext ctx, String name, int maxLength) {
+  public static String text(RoutingContext ctx, String name, int maxLength) {
     String value = ctx.queryParams().get(name);
     if (value == null || value.isEmpty()) {
       return null;
     }
+    return checked(name, value, maxLength);
+  }
+
+  /** A path parameter that names something (a key, a partner); it is there whenever its route matched. */
+  public static String path(RoutingContext ctx, String name, int maxLength) {
+    return checked(name, ctx.pathParam(name), maxLength);
+  }
+
+  private static String checked(String name, String value, int maxLength) {
     if (value.length() > maxLength) {
       throw HttpProblem.badRequest(name + " must be at most " + maxLength + " characters");
+    }
+    if (!Text.printable(value)) {
+      throw HttpProblem.badRequest(name + " must not contain control characters or invalid Unicode");
     }
     return value;
   }

@@ -92,9 +92,10 @@ public final class PartnerRoutes {
         .put("last_used_at", Times.iso(k.lastUsedAt()));
   }
 
+  /** A numeric id in the path; 404 when it cannot be one (400 when it is not even printable). */
   public static long pathId(RoutingContext ctx, String param) {
-    String raw = ctx.pathParam(param);
-    if (raw == null || !raw.matches("\\d{1,18}")) {
+    String raw = Params.path(ctx, param, 64);
+    if (!raw.matches("\\d{1,18}")) {
       throw HttpProblem.notFound("no such " + param + ": " + raw);
     }
     return Long.parseLong(raw);
@@ -107,8 +108,8 @@ public final class PartnerRoutes {
     if (!(value instanceof String s) || s.isBlank()) {
       throw HttpProblem.badRequest(value == null ? "name is required" : "name must be a non-empty string");
     }
-    if (s.length() > MAX_NAME || s.chars().anyMatch(Character::isISOControl)) {
-      throw HttpProblem.badRequest("name must be at most " + MAX_NAME + " characters, without control characters");
+    if (s.length() > MAX_NAME || !Text.printable(s)) {
+      throw HttpProblem.badRequest("name must be at most " + MAX_NAME + " characters, " + Text.PRINTABLE);
     }
     return s.trim();
   }

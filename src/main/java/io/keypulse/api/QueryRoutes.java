@@ -86,7 +86,7 @@ final class QueryRoutes {
   /** GET /api/keys/{key_id}/activity: signings per hour against the baseline, for the dashboard's chart. */
   void activity(RoutingContext ctx) {
     String partnerId = Caller.of(ctx).partnerId();
-    String keyId = ctx.pathParam("key_id");
+    String keyId = Params.path(ctx, "key_id", maxKeyIdLength);
     settings.overrides(partnerId).map(o -> PolicyJson.effective(settings.defaults(), o)).compose(policy ->
         keyDefaults(settings, partnerId).compose(d -> keys.find(partnerId, keyId, d)).compose(found -> {
           if (found.isEmpty()) {

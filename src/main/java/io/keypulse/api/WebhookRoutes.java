@@ -214,8 +214,8 @@ final class WebhookRoutes {
     if (!(value instanceof String s) || s.isBlank()) {
       throw HttpProblem.badRequest(field + (value == null ? " is required" : " must be a non-empty string"));
     }
-    if (s.length() > max || s.chars().anyMatch(Character::isISOControl)) {
-      throw HttpProblem.badRequest(field + " must be at most " + max + " characters, without control characters");
+    if (s.length() > max || !Text.printable(s)) {
+      throw HttpProblem.badRequest(field + " must be at most " + max + " characters, " + Text.PRINTABLE);
     }
     return s.trim();
   }

@@ -11,6 +11,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeParseException;
 import java.time.format.TextStyle;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -19,6 +20,7 @@ import java.util.Set;
  * A start after the end spans midnight (e.g. 22:00–06:00 for a night desk).
  */
 public record BusinessHours(ZoneId zone, Set<DayOfWeek> days, LocalTime start, LocalTime end) {
+  private static final List<String> FIELDS = List.of("timezone", "days", "start", "end");
 
   public boolean contains(Instant t) {
     ZonedDateTime local = t.atZone(zone);
@@ -30,24 +32,29 @@ public record BusinessHours(ZoneId zone, Set<DayOfWeek> days, LocalTime start, L
     return inHours && days.contains(day);
   }
 
-  /** Parses and validates; the message says what is wrong. */
+  /** Parses and validates what a partner sent: unknown fields too are refused. The message says what is wrong. */
   public static BusinessHours parse(Object value) {
+    if (value instanceof JsonObject json) {
+      List<String> unknown = json.fieldNames().stream().filter(f -> !FIELDS.contains(f)).sorted().toList();
+      if (!unknown.isEmpty()) {
+        throw new IllegalArgumentException("unknown field business_hours." + unknown.get(0) + "; business_hours takes "
+            + String.join(", ", FIELDS));
+      }
+    }
+    return read(value);
+  }
+
+  /** A stored value: fields other than FIELDS, kept by versions that did not refuse them, are ignored. */
+  public static BusinessHours read(Object value) {
     if (!(value instanceof JsonObject json)) {
       throw new IllegalArgumentException("business_hours must be an object {timezone, days, start, end} or null");
     }
-    try {
-      ZoneId zone = ZoneId.of(json.getString("timezone", "UTC"));
-      LocalTime start = LocalTime.parse(json.getString("start", ""));
-      LocalTime end = LocalTime.parse(json.getString("end", ""));
-      if (start.equals(end)) {
-        throw new IllegalArgumentException("business_hours start and end must differ");
-      }
-      return new BusinessHours(zone, days(json.getValue("days")), start, end);
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException("business_hours start and end must be HH:MM");
-    } catch (DateTimeException | ClassCastException e) {
-      throw new IllegalArgumentException("business_hours.timezone must be an IANA zone such as Europe/Paris");
+    LocalTime start = time(json.getValue("start"), "start");
+    LocalTime end = time(json.getValue("end"), "end");
+    if (start.equals(end)) {
+      throw new IllegalArgumentException("business_hours start and end must differ");
     }
+    return new BusinessHours(zone(json.getValue("timezone", "UTC")), days(json.getValue("days")), start, end);
   }
 
   public JsonObject toJson() {
@@ -60,6 +67,28 @@ public record BusinessHours(ZoneId zone, Set<DayOfWeek> days, LocalTime start, L
   public String describe() {
     return String.join(",", days.stream().sorted().map(BusinessHours::shortName).toList()) + " " + start + "–" + end
         + " " + zone.getId();
+  }
+
+  private static ZoneId zone(Object value) {
+    try {
+      if (value instanceof String id) {
+        return ZoneId.of(id);
+      }
+    } catch (DateTimeException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException("business_hours.timezone must be an IANA zone such as Europe/Paris");
+  }
+
+  private static LocalTime time(Object value, String field) {
+    try {
+      if (value instanceof String text) {
+        return LocalTime.parse(text);
+      }
+    } catch (DateTimeParseException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException("business_hours." + field + " must be HH:MM");
   }
 
   private static Set<DayOfWeek> days(Object value) {

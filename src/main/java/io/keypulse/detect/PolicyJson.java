@@ -3,14 +3,15 @@ package io.keypulse.detect;
 import io.vertx.core.json.JsonObject;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * The JSON form of a policy. Partners send only the fields they change; null resets a field to the
  * node default. Stored overrides are merged over the defaults to give the effective policy.
  */
 public final class PolicyJson {
-  private static final Map<String, Consumer<Object>> CHECKS = new LinkedHashMap<>();
+  /** Per field: checks a partner's value and returns it as stored. */
+  private static final Map<String, UnaryOperator<Object>> CHECKS = new LinkedHashMap<>();
 
   static {
     decimal("signing_spike_multiplier", 1.1, 1000);
@@ -26,23 +27,27 @@ public final class PolicyJson {
     integer("rotation_policy_days", 1, 3650);
     integer("suppression_minutes", 0, 10_080);
     integer("learning_hours", 0, 720);
-    CHECKS.put("business_hours", BusinessHours::parse);
+    // Stored in its one canonical form: whatever else the partner sent is not kept (nor echoed back).
+    CHECKS.put("business_hours", v -> BusinessHours.parse(v).toJson());
   }
 
   private PolicyJson() {}
 
-  /** Checks a partner's changes; throws IllegalArgumentException naming the first bad field. */
+  /**
+   * Checks a partner's changes and returns them as they are stored (null kept: it resets the field);
+   * throws IllegalArgumentException naming the first bad field.
+   */
   public static JsonObject validate(JsonObject changes) {
+    JsonObject stored = new JsonObject();
     for (String name : changes.fieldNames()) {
-      Consumer<Object> check = CHECKS.get(name);
+      UnaryOperator<Object> check = CHECKS.get(name);
       if (check == null) {
         throw new IllegalArgumentException("unknown policy field " + name + "; known: " + String.join(", ", CHECKS.keySet()));
       }
-      if (changes.getValue(name) != null) {
-        check.accept(changes.getValue(name));
-      }
+      Object value = changes.getValue(name);
+      stored.put(name, value == null ? null : check.apply(value));
     }
-    return changes;
+    return stored;
   }
 
   /** The defaults with the stored overrides applied. */
@@ -82,7 +87,7 @@ public final class PolicyJson {
         j.getInteger("new_source_network_churn"), j.getInteger("new_source_learning_hours"),
         j.getDouble("provisioning_spike_multiplier"), j.getInteger("provisioning_spike_min_count"),
         j.getInteger("rotation_policy_days"), j.getInteger("suppression_minutes"), j.getInteger("learning_hours"),
-        hours == null ? null : BusinessHours.parse(hours));
+        hours == null ? null : BusinessHours.read(hours));
   }
 
   private static void decimal(String name, double min, double max) {
@@ -90,6 +95,7 @@ public final class PolicyJson {
       if (!(v instanceof Number n) || n.doubleValue() < min || n.doubleValue() > max) {
         throw new IllegalArgumentException(name + " must be a number from " + min + " to " + max);
       }
+      return v;
     });
   }
 
@@ -99,6 +105,7 @@ public final class PolicyJson {
           || ((Number) v).longValue() > max) {
         throw new IllegalArgumentException(name + " must be an integer from " + min + " to " + max);
       }
+      return v;
     });
   }
 }

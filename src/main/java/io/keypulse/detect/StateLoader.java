@@ -107,7 +107,7 @@ final class StateLoader {
       Row row = rows.iterator().next();
       state.rotationPolicyDays = row.getInteger("rotation_policy_days");
       Object hours = row.getValue("business_hours");
-      state.businessHours = hours instanceof JsonObject json ? BusinessHours.parse(json) : null;
+      state.businessHours = hours instanceof JsonObject json ? BusinessHours.read(json) : null;
       state.rotationAlertedAt = Math.max(state.rotationAlertedAt, millis(row.getOffsetDateTime("rotation_alerted_at")));
       state.createdAt = Math.max(state.createdAt, millis(row.getOffsetDateTime("created_event_at")));
       state.lastRotatedAt = Math.max(state.lastRotatedAt, millis(row.getOffsetDateTime("last_rotated")));

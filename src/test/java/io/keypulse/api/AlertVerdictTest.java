@@ -76,7 +76,7 @@ class AlertVerdictTest extends NodeTest {
     assertRefused(path, p, "{\"resolution\":\"benign\",\"verdict\":\"x\"}", 400, "unknown field verdict");
     assertRefused(path, p, new JsonObject().put("resolution", "benign").put("note", "n".repeat(1001)).encode(), 400,
         "at most 1000");
-    assertRefused(path, p, "{\"resolution\":\"benign\",\"note\":\"a\\u0000b\"}", 400, "control characters");
+    assertRefused(path, p, "{\"resolution\":\"benign\",\"note\":\"a\\u0000b\"}", 400, "note contains a NUL");
     assertRefused(path, p, "{\"resolution\":\"benign\",\"note\":7}", 400, "note must be");
     assertRefused(path, p, "{\"note\":\"why\"}", 400, "comes with a resolution");
     assertRefused(path, p, "[]", 400, "JSON object");

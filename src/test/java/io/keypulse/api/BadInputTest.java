@@ -94,7 +94,7 @@ class BadInputTest extends NodeTest {
     c.add(ref("key_id of 129 characters", good().put("key_id", "k".repeat(129)), "key_id"));
     c.add(ref("key_id of 100 000 characters", good().put("key_id", "k".repeat(100_000)), "key_id"));
     c.add(ref("key_id with a newline", good().put("key_id", "a\nb"), "control"));
-    c.add(ref("key_id with NUL", good().put("key_id", "a\u0000b"), "control"));
+    c.add(ref("key_id with NUL", good().put("key_id", "a\u0000b"), "key_id contains a NUL"));
     c.add(raw("key_id with a lone surrogate", "/api/events", JSON,
         "{\"key_id\":\"k\\ud800\",\"event_type\":\"signing_request\",\"severity\":\"nominal\"}", 400, "unicode"));
     c.add(ref("empty event_type", good().put("event_type", ""), "event_type"));

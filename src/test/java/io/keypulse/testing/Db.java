@@ -17,6 +17,11 @@ public final class Db {
     this.target = target;
   }
 
+  /** A connection of the caller's own, for many reads in a row (each other method opens one per call). */
+  public Connection connect() throws SQLException {
+    return DriverManager.getConnection(target.jdbcUrl(), target.user(), target.password());
+  }
+
   public long count(String sql, Object... args) {
     return this.<Long>column(sql, args).get(0);
   }
