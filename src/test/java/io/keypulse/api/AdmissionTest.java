@@ -163,8 +163,12 @@ class AdmissionTest extends NodeTest {
   void connectionsPerAddress() throws IOException {
     List<Socket> held = new ArrayList<>();
     try {
+      // Each one served once, so that the node has accepted them all before the next one comes.
       for (int i = 0; i < PER_IP; i++) {
-        held.add(connect("127.0.0.25"));
+        Socket s = connect("127.0.0.25");
+        held.add(s);
+        send(s, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertThat(readResponse(s)).startsWith("HTTP/1.1 200");
       }
       try (Socket extra = connect("127.0.0.25")) {
         // Held unanswered (closing at once would invite a reconnect storm), then 503 and closed.
@@ -220,6 +224,27 @@ class AdmissionTest extends NodeTest {
     OutputStream out = s.getOutputStream();
     out.write(text.getBytes(StandardCharsets.US_ASCII));
     out.flush();
+  }
+
+  /** One response's head and body (by Content-Length), the connection left open. */
+  private static String readResponse(Socket s) throws IOException {
+    s.setSoTimeout(5_000);
+    InputStream in = s.getInputStream();
+    StringBuilder text = new StringBuilder();
+    while (true) {
+      int end = text.indexOf("\r\n\r\n");
+      if (end >= 0) {
+        Matcher length = Pattern.compile("(?i)content-length: (\\d+)").matcher(text);
+        if (length.find() && text.length() >= end + 4 + Integer.parseInt(length.group(1))) {
+          return text.toString();
+        }
+      }
+      int b = in.read();
+      if (b < 0) {
+        return text.toString();
+      }
+      text.append((char) b);
+    }
   }
 
   /** Everything the server sends until it closes the connection (or the time runs out: a failure). */

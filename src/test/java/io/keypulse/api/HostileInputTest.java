@@ -116,7 +116,10 @@ class HostileInputTest extends NodeTest {
       assertThat(r.status()).as(c + ": " + r.raw()).isBetween(400, 499);
       JsonObject error = r.json();
       assertThat(error.getBoolean("success")).isFalse();
-      assertThat(error.getString("message")).as(c.toString()).contains(c.hint());
+      // A body past its route's cap (registration: 16 KiB) is refused before it is read, so the
+      // answer names the size rather than the field.
+      assertThat(error.getString("message")).as(c.toString())
+          .contains(r.status() == 413 ? "request body too large" : c.hint());
     }
   }
 
