@@ -15,6 +15,8 @@ from abuse_net import (BROKEN, REQUEST_TIMEOUT, Client, close, connect, keeps_al
 RAMP = 2.0
 FLOOD_CONNECTIONS, FLOOD_SOURCES = 1000, 200
 STALLED_CONNECTIONS, STALLED_SOURCES, STALLED_CONTENT_LENGTH = 2000, 40, 1048000
+STALLED_FAST_CHUNK = b"a" * 32768
+WRITE_BUFFER = 65536
 SLOWLORIS_CONNECTIONS, SLOWLORIS_SOURCES, SLOWLORIS_EVERY = 3000, 60, 10.0
 SSE_STREAMS, SSE_SOURCES, TOKEN_BURST = 2000, 8, 300
 MINT_KEYS, MINT_PLAN_PER_MIN, INGESTS_PER_SECOND = 20, 5, 10
@@ -72,9 +74,10 @@ async def flood_slot(target, tally, source, delay):
             close(writer)
 
 
-async def trickle_slot(target, tally, source, delay, head, drip, every):
-    """A request that never ends: `head`, then `drip()` every `every` seconds until the node answers
-    or hangs up. Counted as a connection opened; the node's answer (if any) as its status."""
+async def trickle_slot(target, tally, source, delay, head, drip, every, body_limit=None):
+    """A request that never ends: `head()`, then `drip()` every `every` seconds (never more than
+    `body_limit` body bytes in all, so the body stays unfinished) until the node answers or hangs up.
+    Counted as a connection opened; the node's answer (if any) as its status."""
     await asyncio.sleep(delay)
     while not tally.stopping:
         wait = 1.0
@@ -88,13 +91,18 @@ async def trickle_slot(target, tally, source, delay, head, drip, every):
         tally.holding += 1
         try:
             writer.write(head())
+            sent = 0
             while not tally.stopping:
                 try:
                     answer = await within(every * random.uniform(0.8, 1.2), reader.readuntil(b"\r\n\r\n"))
                 except TimeoutError:
                     if writer.is_closing():
                         raise ConnectionResetError
-                    writer.write(drip())
+                    chunk = drip()[:None if body_limit is None else max(0, body_limit - sent)]
+                    # A node that stopped reading gets no more: our buffers stay small.
+                    if chunk and writer.transport.get_write_buffer_size() < WRITE_BUFFER:
+                        writer.write(chunk)
+                        sent += len(chunk)
                     continue
                 status, headers = parse_head(answer)
                 tally.answer(status, headers)
@@ -114,17 +122,25 @@ async def trickle_slot(target, tally, source, delay, head, drip, every):
 
 
 def stalled_slots(target, tally, row, group=1):
-    """Content-Length: 1048000, then four bytes a second: half to register, half to ingest (random key)."""
+    """Content-Length: 1048000, then the body too slowly to finish: half of the connections send
+    4 bytes a second (what body and idle timeouts are for), half 32 KB a second (640 KB in 20 s: what
+    a node that buffers bodies before it knows the caller runs out of memory on). Within each half,
+    half go to register (anonymous) and half to ingest with a random key of their own."""
     addresses = sources(row, group, STALLED_SOURCES)
     slots = []
     for i in range(STALLED_CONNECTIONS):
-        path, key = ("/api/v1/partners/register", None) if i % 2 else ("/api/events", random_key())
-        headers = {"Content-Type": "application/json", "Content-Length": STALLED_CONTENT_LENGTH,
-                   **({"X-API-Key": key} if key else {})}
-        head = (lambda p=path, h=headers: request(target, "POST", p, h) + b'{"name":"')
+        path = "/api/v1/partners/register" if i % 2 else "/api/events"
+        drip = (lambda: b"aaaa") if i % 4 < 2 else (lambda: STALLED_FAST_CHUNK)
         slots.append(trickle_slot(target, tally, addresses[i % len(addresses)], spread(STALLED_CONNECTIONS, i),
-                                  head, lambda: b"aaaa", 1.0))
+                                  lambda p=path: stalled_head(target, p), drip, 1.0, STALLED_CONTENT_LENGTH - 9))
     return slots
+
+
+def stalled_head(target, path):
+    headers = {"Content-Type": "application/json", "Content-Length": STALLED_CONTENT_LENGTH}
+    if path == "/api/events":
+        headers["X-API-Key"] = random_key()
+    return request(target, "POST", path, headers) + b'{"name":"'
 
 
 def slowloris_slots(target, tally, row, group=2):
