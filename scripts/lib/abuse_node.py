@@ -5,7 +5,7 @@ One node as an operator would start it (`scripts/keypulse run --ephemeral`, defa
 this machine. The admin token comes from the environment rather than <data-dir>/admin-token: an
 ephemeral data directory's name is not known in advance.
 """
-import os, re, secrets, shutil, signal, subprocess, tempfile, time, urllib.error, urllib.request
+import os, random, re, secrets, shutil, signal, socket, subprocess, tempfile, time, urllib.error
 
 from localcluster import OPENER, ROOT, free_port
 
@@ -20,6 +20,22 @@ def http_ok(url, timeout=2):
             return r.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+def listen_port():
+    """A free port below the ephemeral range, where no outgoing connection (the node's own to its
+    Postgres, say) can take it between our check and the node's bind."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    for _ in range(100):
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    return free_port()
 
 
 def gone(pid, seconds):
@@ -59,8 +75,18 @@ class Node:
         self.admin_token = secrets.token_hex(16)
         self.proc, self.pid, self.url, self.notes = None, None, None, []
 
-    def start(self):
-        self.port, self.log_from = free_port(), self.log_size()
+    def start(self, attempts=2):
+        """Up to `attempts` starts on fresh ports: on a busy machine a port found free may be taken
+        before the node binds it."""
+        for attempt in range(1, attempts + 1):
+            if self.start_once():
+                return
+            self.stop()
+            if attempt == attempts:
+                raise SystemExit(f"the node did not become ready; see {self.log}")
+
+    def start_once(self):
+        self.port, self.log_from = listen_port(), self.log_size()
         self.url = f"http://127.0.0.1:{self.port}"
         # The last -Xmx wins: whatever JAVA_OPTS says, the node gets the issue's 512 MB.
         java_opts = f"{os.environ.get('JAVA_OPTS', '')} -Xmx512m -Dhazelcast.wait.seconds.before.join=0".strip()
@@ -68,17 +94,17 @@ class Node:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [os.path.join(ROOT, "scripts", "keypulse"), "run", "--ephemeral", "--port", str(self.port),
-                 "--cluster-name", f"keypulse-abuse-{secrets.token_hex(3)}", "--cluster-port", str(free_port())],
+                 "--cluster-name", f"keypulse-abuse-{secrets.token_hex(3)}", "--cluster-port", str(listen_port())],
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=ROOT)
         end = time.time() + 180
         while time.time() < end and self.proc.poll() is None and not self.ready():
             time.sleep(0.5)
         if not self.ready():
-            self.stop()
-            raise SystemExit(f"the node did not become ready; see {self.log}")
+            return False
         self.pid = java_process(self.proc.pid)
         if self.pid is None:
             raise SystemExit("cannot find the node's java process")
+        return True
 
     def ready(self):
         return http_ok(self.url + "/ready")
@@ -109,16 +135,16 @@ class Node:
         return os.path.getsize(self.log) if os.path.exists(self.log) else 0
 
     def stop(self):
-        """SIGTERM; SIGKILL to the whole group after 30 s. Then what the node should have cleaned up
+        """SIGTERM; SIGKILL to the whole group after 20 s. Then what the node should have cleaned up
         itself (issue 11, point 6): a Postgres still running on its data and its temporary directory."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(30)
+                self.proc.wait(20)
             except subprocess.TimeoutExpired:
-                self.notes.append("ignored SIGTERM for 30 s: killed")
+                self.notes.append("ignored SIGTERM for 20 s: killed")
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(30)
         self.stop_orphans()
