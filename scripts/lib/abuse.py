@@ -14,7 +14,8 @@ One table row per attack. A row misses its bar (and the run exits 1) when:
     not ingest an event and read it back;
   - the node logged more than 10 ERROR lines or 5 stack traces for the row;
   - key-minting: more than 10 active keys, or more than 15 requests (3 x the 5/min plan)
-    accepted within the minute after the partner's first request.
+    accepted within the minute after the partner's first request, or fewer than 5 (its plan);
+  - the attack made fewer tries than it is built to (a broken instrument must not pass a row).
 
 Usage: abuse.py [--only NAME[,NAME]] [--seconds N] [--url URL [--admin-token T]] [--workdir DIR]
 """
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import abuse_victim  # noqa: E402
-from abuse_attacks import ATTACKS, MINT_PLAN_PER_MIN  # noqa: E402
+from abuse_attacks import ATTACKS, LEAST_ATTEMPTS, MINT_PLAN_PER_MIN  # noqa: E402
 from abuse_net import BROKEN, Client, Tally, Target, p99, raise_fd_limit, within  # noqa: E402
 from abuse_node import Node, RemoteNode, log_counts  # noqa: E402
 from abuse_report import UNITS, as_json, report  # noqa: E402
@@ -154,18 +155,22 @@ class Run:
         row["notes"].append(f"attackers used {100 * (sum(os.times()[:2]) - cpu) / (time.time() - began):.0f} % "
                             "of a core")
         print(f"   window over: {tally.sent} {row['unit']} sent, {dict(tally.by_class())}", flush=True)
+        row.update(peak_rss=peaks["rss"], peak_files=peaks["files"], tally=tally)
+        await self.aftermath(row)
+        row["log"] = log_counts(self.node.log, log_from)
+        self.judge(row)
+        return row
+
+    async def aftermath(self, row):
+        """The victim's numbers, the node's state right after the window, and whether it settles."""
         victim, (row["ready_after"], row["ready_note"]) = await asyncio.gather(self.victim.stop(), self.after())
         row["alive"], row["rss_after"] = self.node.alive(), self.node.rss_mb()
-        row.update(peak_rss=peaks["rss"], peak_files=peaks["files"], tally=tally)
         row["victim_answers"] = victim["answers"]
         row["victim_p99"] = round(p99(victim["latencies_ms"]), 1) if victim["latencies_ms"] else None
         if victim["connects_ms"]:  # tells a slow accept (backlog, connection caps) from slow requests
             row["notes"].append(f"victim opened {len(victim['connects_ms'])} connections, slowest "
                                 f"{max(victim['connects_ms']):.0f} ms to connect")
         row["healthy"] = await self.settle(row)
-        row["log"] = log_counts(self.node.log, log_from)
-        self.judge(row)
-        return row
 
     async def sample(self, peaks):
         while True:
@@ -232,6 +237,9 @@ class Run:
             miss("victim got " + ", ".join(f"{n} x {k}" for k, n in not_ok.items()))
         if row["victim_p99"] is None or row["victim_p99"] > self.p99_bar:
             miss(f"victim p99 {row['victim_p99']} ms > {self.p99_bar:g} ms")
+        if tally.attempts < LEAST_ATTEMPTS[row["attack"]]:
+            miss(f"the attack did not run as designed: {tally.attempts} tries, {LEAST_ATTEMPTS[row['attack']]} "
+                 "expected at least")
         if tally.bad:
             miss("attackers got " + ", ".join(f"{n} x {k}" for k, n in tally.bad.items()))
         if not row["alive"]:
@@ -251,6 +259,9 @@ class Run:
                 miss(f"{result['active_keys']} active keys > {MAX_KEYS}")
             if result["accepted_in_minute"] > CEILING:
                 miss(f"{result['accepted_in_minute']} requests accepted within the minute > {CEILING}")
+            if result["accepted_in_minute"] < MINT_PLAN_PER_MIN:  # over-refusing is a bug too
+                miss(f"only {result['accepted_in_minute']} requests accepted within the minute: "
+                     f"less than the plan's {MINT_PLAN_PER_MIN}")
 
 
 async def suite(run, selected):

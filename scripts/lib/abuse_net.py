@@ -116,7 +116,7 @@ class Tally:
     any 5xx but a 503 with Retry-After, and a 401 to a credential we know is valid."""
 
     def __init__(self):
-        self.sent, self.answers, self.bad = 0, Counter(), Counter()
+        self.sent, self.attempts, self.answers, self.bad = 0, 0, Counter(), Counter()
         self.holding, self.held_at_end, self.ended = 0, None, 0
         self.stopping = False  # the window is over: slots leave their loops
 

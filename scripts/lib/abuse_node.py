@@ -101,6 +101,12 @@ class Node:
             time.sleep(0.5)
         if not self.ready():
             return False
+        end = time.time() + 10  # the line follows /ready by a moment
+        while not self.logged_ready():
+            if time.time() > end:
+                raise SystemExit(f"no 'KeyPulse ready at' line of the expected format in {self.log}: "
+                                 "update abuse_node.LOG_LINE, or the ERROR counts mean nothing")
+            time.sleep(0.2)
         self.pid = java_process(self.proc.pid)
         if self.pid is None:
             raise SystemExit("cannot find the node's java process")
@@ -108,6 +114,11 @@ class Node:
 
     def ready(self):
         return http_ok(self.url + "/ready")
+
+    def logged_ready(self):
+        with open(self.log, "rb") as f:
+            f.seek(self.log_from)
+            return any(LOG_LINE.match(line.decode("utf-8", "replace")) and b"KeyPulse ready at" in line for line in f)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None and self.status("State") not in (None, "Z")

@@ -38,7 +38,8 @@ def report(run, selected, seconds, problem, node_notes):
                      f"{run.p99_bar:g} ms (5 x max(quiet p99, 20 ms floor)).")
     lines += ["", "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
     lines += ["| " + " | ".join(cells(r, run.quiet_p99)) + " |" for r in run.rows]
-    lines.append("")
+    lines += ["", "No answer: could not connect, cut without an answer, or no answer within 10 s. Held at end: "
+              "what the node still held when the window closed (requests unanswered, streams open).", ""]
     for r in run.rows:
         parts = [f"answers {dict(r['tally'].answers)}"] if "tally" in r else []
         parts += r["misses"] + r["notes"]
