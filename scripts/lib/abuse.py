@@ -15,7 +15,8 @@ One table row per attack. A row misses its bar (and the run exits 1) when:
   - the node logged more than 10 ERROR lines or 5 stack traces for the row;
   - key-minting: more than 10 active keys, or more than 15 requests (3 x the 5/min plan)
     accepted within the minute after the partner's first request, or fewer than 5 (its plan);
-  - the attack made fewer tries than it is built to (a broken instrument must not pass a row).
+  - the attack made fewer tries than it is built to, or the attackers' own event loop stalled for
+    more than 3 s (a broken or overloaded instrument must not pass a row).
 
 Usage: abuse.py [--only NAME[,NAME]] [--seconds N] [--url URL [--admin-token T]] [--workdir DIR]
 """
@@ -34,6 +35,7 @@ WARMUP, QUIET, ATTACK = 10, 15, 20
 P99_FLOOR_MS, P99_FACTOR = 20, 5
 READY_WITHIN, SETTLE_WITHIN = 10, 20
 MAX_ERRORS, MAX_TRACES = 10, 5
+MAX_LAG = 3.0  # seconds our event loop may wake up late before the attack's timing means nothing
 MAX_KEYS, CEILING = 10, 3 * MINT_PLAN_PER_MIN
 VICTIM_PLAN_PER_MIN = 3000  # 20/s is 1200/min: the victim stays well inside its own budget
 FILES_NEEDED = 10000        # all-at-once holds ~7 000 sockets
@@ -145,7 +147,7 @@ class Run:
             row["misses"].append(f"set-up failed: {e}")
             return row
         log_from, row["rss_before"] = self.node.log_size(), self.node.rss_mb()
-        tally, peaks = Tally(), {"rss": row["rss_before"], "files": self.node.open_files()}
+        tally, peaks = Tally(), {"rss": row["rss_before"], "files": self.node.open_files(), "lag": 0.0}
         self.victim.start(self.target(), self.victim_key)
         sampler = asyncio.create_task(self.sample(peaks))
         cpu, began = sum(os.times()[:2]), time.time()
@@ -153,9 +155,9 @@ class Run:
         sampler.cancel()
         # Near 100 % would mean the attackers, not the node, set the pace.
         row["notes"].append(f"attackers used {100 * (sum(os.times()[:2]) - cpu) / (time.time() - began):.0f} % "
-                            "of a core")
+                            f"of a core, their event loop woke up to {1000 * peaks['lag']:.0f} ms late")
         print(f"   window over: {tally.sent} {row['unit']} sent, {dict(tally.by_class())}", flush=True)
-        row.update(peak_rss=peaks["rss"], peak_files=peaks["files"], tally=tally)
+        row.update(peak_rss=peaks["rss"], peak_files=peaks["files"], lag=peaks["lag"], tally=tally)
         await self.aftermath(row)
         row["log"] = log_counts(self.node.log, log_from)
         self.judge(row)
@@ -173,11 +175,16 @@ class Run:
         row["healthy"] = await self.settle(row)
 
     async def sample(self, peaks):
+        """Peaks of the node's RSS and open files, and how late our own event loop woke up: a loop
+        that lags by seconds means the attack, not the node, stalled."""
+        loop = asyncio.get_running_loop()
         while True:
             rss, files = self.node.rss_mb(), self.node.open_files()
             peaks["rss"] = max(filter(None, (peaks["rss"], rss)), default=None)
             peaks["files"] = max(filter(None, (peaks["files"], files)), default=None)
-            await asyncio.sleep(1)
+            due = loop.time() + 0.5
+            await asyncio.sleep(0.5)
+            peaks["lag"] = max(peaks["lag"], loop.time() - due)
 
     async def after(self):
         """Within READY_WITHIN s of the attack's end: /ready 200, and the victim ingests and reads back."""
@@ -240,6 +247,8 @@ class Run:
         if tally.attempts < LEAST_ATTEMPTS[row["attack"]]:
             miss(f"the attack did not run as designed: {tally.attempts} tries, {LEAST_ATTEMPTS[row['attack']]} "
                  "expected at least")
+        if row["lag"] > MAX_LAG:
+            miss(f"the attackers' own event loop stalled for {row['lag']:.1f} s: the attack was not the one designed")
         if tally.bad:
             miss("attackers got " + ", ".join(f"{n} x {k}" for k, n in tally.bad.items()))
         if not row["alive"]:

@@ -1,18 +1,19 @@
 """The attacks of scripts/abuse (issue 11), each a set of asyncio slots run for a window.
 
-A slot is one hostile connection that comes back when it is closed or answered (after a second,
-or the Retry-After it was given, up to 5 s), so the pressure holds for the whole window. Slots
-start spread over the first RAMP seconds. When the window ends every slot is cancelled and its
-socket closed. Addresses: the anonymous flood comes from 200 (a botnet: per-address limits alone
-cannot save the node), the slow attacks from tens, so a per-address connection cap below ~50 is
-not enough either; no attacker shares an address with the victim or with another row.
+A slot is one hostile connection that comes back when it is closed or answered (after a second, or
+the Retry-After it was given, up to 5 s), so the pressure holds for the whole window. Slots start
+spread over the first quarter of the window (2 to 5 s): opening 7 000 connections takes Python
+seconds of CPU, and a faster burst stalls our own event loop. When the window ends every slot is
+cancelled and its socket closed. Addresses: the anonymous flood comes from 200 (a botnet:
+per-address limits alone cannot save the node), the slow attacks from tens, so a per-address
+connection cap below ~50 is not enough either; no attacker shares an address with the victim or with
+another row.
 """
 import asyncio, json, random
 
 from abuse_net import (BROKEN, REQUEST_TIMEOUT, Client, close, connect, keeps_alive, parse_head, random_key,
                        read_response, request, retry_after, sources, within)
 
-RAMP = 2.0
 FLOOD_CONNECTIONS, FLOOD_SOURCES = 1000, 200
 STALLED_CONNECTIONS, STALLED_SOURCES, STALLED_CONTENT_LENGTH = 2000, 40, 1048000
 STALLED_FAST_CHUNK = b"a" * 32768
@@ -40,8 +41,12 @@ async def dial(target, tally, source):
     return await connect(target, source)
 
 
-def spread(n, index):
-    return RAMP * index / n
+def ramp(seconds):
+    return min(5.0, max(2.0, seconds / 4))
+
+
+def spread(n, index, over):
+    return over * index / n
 
 
 async def flood_slot(target, tally, source, delay):
@@ -50,8 +55,8 @@ async def flood_slot(target, tally, source, delay):
     while not tally.stopping:
         try:
             reader, writer = await dial(target, tally, source)
-        except (OSError, TimeoutError):
-            tally.none("refused")
+        except (OSError, TimeoutError) as e:
+            tally.unconnected(e)
             await asyncio.sleep(0.5)
             continue
         try:
@@ -88,8 +93,8 @@ async def trickle_slot(target, tally, source, delay, head, drip, every, body_lim
         wait = 1.0
         try:
             reader, writer = await dial(target, tally, source)
-        except (OSError, TimeoutError):
-            tally.none("refused")
+        except (OSError, TimeoutError) as e:
+            tally.unconnected(e)
             await asyncio.sleep(wait)
             continue
         tally.sent += 1
@@ -126,7 +131,7 @@ async def trickle_slot(target, tally, source, delay, head, drip, every, body_lim
         await asyncio.sleep(wait)
 
 
-def stalled_slots(target, tally, row, group=1):
+def stalled_slots(target, tally, row, over, group=1):
     """Content-Length: 1048000, then the body too slowly to finish: half of the connections send
     4 bytes a second (what body and idle timeouts are for), half 32 KB a second (640 KB in 20 s: what
     a node that buffers bodies before it knows the caller runs out of memory on). Within each half,
@@ -136,7 +141,7 @@ def stalled_slots(target, tally, row, group=1):
     for i in range(STALLED_CONNECTIONS):
         path = "/api/v1/partners/register" if i % 2 else "/api/events"
         drip = (lambda: b"aaaa") if i % 4 < 2 else (lambda: STALLED_FAST_CHUNK)
-        slots.append(trickle_slot(target, tally, addresses[i % len(addresses)], spread(STALLED_CONNECTIONS, i),
+        slots.append(trickle_slot(target, tally, addresses[i % len(addresses)], spread(STALLED_CONNECTIONS, i, over),
                                   lambda p=path: stalled_head(target, p), drip, 1.0, STALLED_CONTENT_LENGTH - 9))
     return slots
 
@@ -148,13 +153,13 @@ def stalled_head(target, path):
     return request(target, "POST", path, headers) + b'{"name":"'
 
 
-def slowloris_slots(target, tally, row, group=2):
+def slowloris_slots(target, tally, row, over, group=2):
     """Half a header block, then one more header line every ~10 s, never the blank line."""
     addresses = sources(row, group, SLOWLORIS_SOURCES)
     head = lambda: request(target, "GET", "/api/stats", {"User-Agent": "abuse"}, end=False)
     drip = lambda: f"X-Pad-{random.randrange(10**6)}: {random.randrange(10**9)}\r\n".encode()
-    return [trickle_slot(target, tally, addresses[i % len(addresses)], spread(SLOWLORIS_CONNECTIONS, i), head, drip,
-                         SLOWLORIS_EVERY) for i in range(SLOWLORIS_CONNECTIONS)]
+    return [trickle_slot(target, tally, addresses[i % len(addresses)], spread(SLOWLORIS_CONNECTIONS, i, over),
+                         head, drip, SLOWLORIS_EVERY) for i in range(SLOWLORIS_CONNECTIONS)]
 
 
 async def sse_slot(target, tally, source, delay, token):
@@ -164,8 +169,8 @@ async def sse_slot(target, tally, source, delay, token):
         wait = 1.0
         try:
             reader, writer = await dial(target, tally, source)
-        except (OSError, TimeoutError):
-            tally.none("refused")
+        except (OSError, TimeoutError) as e:
+            tally.unconnected(e)
             await asyncio.sleep(wait)
             continue
         tally.sent += 1
@@ -210,35 +215,36 @@ async def token_burst(target, tally, addresses, api_key, after):
     await asyncio.gather(*(one(addresses[i % len(addresses)]) for i in range(TOKEN_BURST)))
 
 
-def sse_slots(target, tally, row, partner, seconds, group=3):
+def sse_slots(target, tally, row, partner, seconds, over, group=3):
     addresses = sources(row, group, SSE_SOURCES)
-    slots = [sse_slot(target, tally, addresses[i % len(addresses)], spread(SSE_STREAMS, i), partner["token"])
+    slots = [sse_slot(target, tally, addresses[i % len(addresses)], spread(SSE_STREAMS, i, over), partner["token"])
              for i in range(SSE_STREAMS)]
-    return slots + [token_burst(target, tally, addresses, partner["api_key"], min(RAMP + 1, seconds / 3))]
+    return slots + [token_burst(target, tally, addresses, partner["api_key"], min(over + 1, seconds / 3))]
 
 
 # ---------------------------------------------------------------- the rows
 async def anon_flood(target, tally, row, seconds, partner):
-    addresses = sources(row, 1, FLOOD_SOURCES)
-    await window(seconds, tally, [flood_slot(target, tally, addresses[i % FLOOD_SOURCES], spread(FLOOD_CONNECTIONS, i))
-                                  for i in range(FLOOD_CONNECTIONS)])
+    addresses, over = sources(row, 1, FLOOD_SOURCES), ramp(seconds)
+    await window(seconds, tally, [flood_slot(target, tally, addresses[i % FLOOD_SOURCES],
+                                             spread(FLOOD_CONNECTIONS, i, over)) for i in range(FLOOD_CONNECTIONS)])
 
 
 async def stalled_uploads(target, tally, row, seconds, partner):
-    await window(seconds, tally, stalled_slots(target, tally, row))
+    await window(seconds, tally, stalled_slots(target, tally, row, ramp(seconds)))
 
 
 async def slowloris(target, tally, row, seconds, partner):
-    await window(seconds, tally, slowloris_slots(target, tally, row))
+    await window(seconds, tally, slowloris_slots(target, tally, row, ramp(seconds)))
 
 
 async def sse_flood(target, tally, row, seconds, partner):
-    await window(seconds, tally, sse_slots(target, tally, row, partner, seconds))
+    await window(seconds, tally, sse_slots(target, tally, row, partner, seconds, ramp(seconds)))
 
 
 async def all_at_once(target, tally, row, seconds, partner):
-    await window(seconds, tally, stalled_slots(target, tally, row) + slowloris_slots(target, tally, row)
-                 + sse_slots(target, tally, row, partner, seconds))
+    over = ramp(seconds)
+    await window(seconds, tally, stalled_slots(target, tally, row, over) + slowloris_slots(target, tally, row, over)
+                 + sse_slots(target, tally, row, partner, seconds, over))
 
 
 async def key_minting(target, tally, row, seconds, partner):

@@ -4,7 +4,7 @@ No HTTP library between the suite and the bytes: an attack has to send what a we
 never would (half a header, a body that never ends), and every connection is bound to a chosen
 source address (Linux loopback answers for all of 127/8, so one machine can be a botnet).
 """
-import asyncio, math, random, resource, string
+import asyncio, errno, math, random, resource, string
 from collections import Counter, namedtuple
 
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
@@ -128,8 +128,17 @@ class Tally:
             self.bad["401 to a valid credential"] += 1
 
     def none(self, why):
-        """No answer: 'refused' (could not connect), 'closed' (cut without one), 'timeout'."""
+        """No answer: 'closed' (cut without one), 'timeout', or a failed connect (below)."""
         self.answers[why] += 1
+
+    def unconnected(self, error):
+        """A connect that failed: refused, timed out, or something on our side (EMFILE, EADDRNOTAVAIL)."""
+        if isinstance(error, ConnectionRefusedError):
+            self.none("refused")
+        elif isinstance(error, TimeoutError):
+            self.none("connect timeout")
+        else:
+            self.none(f"connect {errno.errorcode.get(error.errno, error.errno)}")
 
     def by_class(self):
         out = Counter()
