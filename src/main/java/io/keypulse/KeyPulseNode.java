@@ -142,7 +142,7 @@ public final class KeyPulseNode implements AutoCloseable {
     Pool queryPool = Pools.query(vertx, config.pg(), pg);
     Sessions sessions = new Sessions(vertx, SecretFiles.configuredOrGenerated(config.live().jwtSecret(),
         config.dataDir(), "jwt-secret", Sessions::newSecret), config.live().tokenTtlSeconds());
-    CredentialCache credentials = new CredentialCache(new ApiKeys(queryPool, config.rateLimit().maxActiveKeys()),
+    CredentialCache credentials = new CredentialCache(vertx, new ApiKeys(queryPool, config.rateLimit().maxActiveKeys()),
         config.auth().cacheSeconds(), config.auth().negativeCacheSeconds(), config.auth().maxConcurrentLookups(), clock,
         metrics);
     ApiSetup api = new ApiSetup(config, pg, port, metrics, secrets, adminToken, credentials,

@@ -56,9 +56,16 @@ public final class CredentialCache {
   private final Counter notFound;
   private final Counter saturated;
 
-  public CredentialCache(ApiKeys apiKeys, int ttlSeconds, int negativeTtlSeconds, int maxLookups, Clock clock,
-                         MeterRegistry metrics) {
+  private final KeyDirectory directory;
+  private final Counter filtered;
+
+  public CredentialCache(Vertx vertx, ApiKeys apiKeys, int ttlSeconds, int negativeTtlSeconds, int maxLookups,
+                         Clock clock, MeterRegistry metrics) {
     this.apiKeys = apiKeys;
+    this.directory = new KeyDirectory(apiKeys, vertx);
+    this.filtered = Counter.builder("keypulse.auth.unknown_keys")
+        .description("Keys refused as unknown without a look-up of their own (not in the key directory)")
+        .register(metrics);
     this.found = lookups(metrics, "found");
     this.notFound = lookups(metrics, "unknown");
     this.saturated = lookups(metrics, "saturated");
@@ -83,9 +90,24 @@ public final class CredentialCache {
     return Optional.of(hit.credential());
   }
 
-  /** What a presented key grants; empty if no such key exists. */
+  /**
+   * What a presented key grants; empty if no such key exists. A key the key directory has never
+   * heard of is refused without a look-up of its own (see {@link KeyDirectory}).
+   */
   Future<Optional<Credential>> lookup(String apiKey) {
-    return lookup("h:" + HexFormat.of().formatHex(Credentials.hash(apiKey)), () -> apiKeys.authenticate(apiKey));
+    byte[] hash = Credentials.hash(apiKey);
+    String id = "h:" + HexFormat.of().formatHex(hash);
+    Entry hit = known.get(id);
+    if (hit != null && hit.freshUntil() > clock.millis()) {
+      return found(hit.credential());
+    }
+    return directory.mayExist(hash).recover(directoryDown -> Future.succeededFuture(true)).compose(mayExist -> {
+      if (!mayExist) {
+        filtered.increment();
+        return Future.succeededFuture(Optional.<Credential>empty());
+      }
+      return lookup(id, () -> apiKeys.authenticate(apiKey));
+    });
   }
 
   /** What the key behind a session token grants now (revoked keys and suspended partners included). */

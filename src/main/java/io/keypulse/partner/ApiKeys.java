@@ -43,6 +43,7 @@ public final class ApiKeys {
              p.partner_rate_limit_per_min
       FROM api_keys k JOIN partners p ON p.id = k.partner_id WHERE k.id = $1
       """;
+  private static final String HASHES_AFTER = "SELECT id, key_hash FROM api_keys WHERE id > $1 ORDER BY id";
   private static final String TOUCH = """
       UPDATE api_keys SET last_used_at = now() WHERE id = ANY($1) AND status = 'active'
       """;
@@ -99,6 +100,15 @@ public final class ApiKeys {
           }
           return insert(conn, partnerId, name, apiKey, mintedBy);
         }));
+  }
+
+  /** The hashes of the keys with an id above {@code afterId}, by id (every key, revoked ones too). */
+  public Future<java.util.SortedMap<Long, byte[]>> hashesAfter(long afterId) {
+    return pool.preparedQuery(HASHES_AFTER).execute(Tuple.of(afterId)).map(rows -> {
+      java.util.SortedMap<Long, byte[]> hashes = new java.util.TreeMap<>();
+      rows.forEach(row -> hashes.put(row.getLong(0), row.getBuffer(1).getBytes()));
+      return hashes;
+    });
   }
 
   /** Records that these keys were used just now (one statement for all the keys a node saw lately). */
