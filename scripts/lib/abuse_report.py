@@ -5,7 +5,7 @@ import json
 UNITS = {"anon-flood": "requests", "stalled-uploads": "connections", "slowloris": "connections",
          "sse-flood": "streams + tokens", "key-minting": "requests", "all-at-once": "connections + tokens"}
 HEAD = ("attack", "sent", "2xx", "4xx (429)", "5xx (503 / 500)", "no answer", "held at end", "victim non-2xx",
-        "victim p99 ms quiet → attack", "node RSS MB before → after (peak)", "log ERROR / traces", "ready after",
+        "victim p99 ms quiet → attack", "node memory MB (PSS) before → after (peak)", "log ERROR / traces", "ready after",
         "result")
 
 
@@ -35,7 +35,9 @@ def report(run, selected, seconds, problem, node_notes):
         lines.append("Development run: windows shorter than the issue's 20 s.")
     if run.p99_bar is not None:
         lines.append(f"Victim: 20 requests/s from 127.0.0.2; quiet p99 {run.quiet_p99} ms, bar under attack "
-                     f"{run.p99_bar:g} ms (5 x max(quiet p99, 20 ms floor)).")
+                     f"{run.p99_bar:g} ms (5 x max(quiet p99, 20 ms floor)). Attackers at nice 10 (elsewhere "
+                     "they are other machines); every attack ran 4 s first, unmeasured, so that JIT warm-up "
+                     "is not charged to the first row.")
     lines += ["", "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
     lines += ["| " + " | ".join(cells(r, run.quiet_p99)) + " |" for r in run.rows]
     lines += ["", "No answer: could not connect, cut without an answer, or no answer within 10 s. Held at end: "

@@ -73,7 +73,7 @@ public final class ApiVerticle extends VerticleBase {
     DetectorRoutes detectors = new DetectorRoutes(new DetectorReport(pool, settings));
     Sessions sessions = setup.sessions();
     LiveStreams streams = new LiveStreams(config.live(), events, alerts, setup.liveStreams(), setup.liveQuota(),
-        setup.metrics());
+        config.rateLimit().refusalDelayMs(), setup.metrics());
     WebhookTargets webhookTargets = new WebhookTargets(vertx, config.webhook().allowedCidrs(), 0);
     PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), webhookTargets);
     WebhookRoutes webhooks = new WebhookRoutes(new RuleStore(pool), new DeliveryLog(pool), partners, webhookTargets,

@@ -195,8 +195,10 @@ final class Authenticator {
     });
   }
 
-  private static HttpProblem tooMany(Quota quota, String message) {
-    return new HttpProblem(429, message, Map.of("Retry-After", Long.toString(quota.retryAfterSeconds())));
+  /** Sent after the refusal delay, as every 429 is: a caller past its budget goes at the refusals' pace. */
+  private HttpProblem tooMany(Quota quota, String message) {
+    return new HttpProblem(429, message, Map.of("Retry-After", Long.toString(quota.retryAfterSeconds())))
+        .delayed(refusalDelayMs);
   }
 
   /** X-API-Key wins; otherwise "Authorization: Bearer <key>". */

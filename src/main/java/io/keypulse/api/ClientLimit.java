@@ -97,9 +97,14 @@ public final class ClientLimit implements Handler<RoutingContext> {
     return ClientAddress.of(ctx.request().remoteAddress());
   }
 
-  /** Fails the request with {@code problem}, or with the 429 if the client's budget is spent. */
+  /**
+   * Fails the request with {@code problem}, or with the 429 if the client's budget is spent; either
+   * is sent after the refusal delay.
+   */
   void refuse(RoutingContext ctx, HttpProblem problem) {
+    // A bad credential waits like a spent budget: guessing keys, or flooding with them, goes at the
+    // pace of the refusals, one per connection per delay.
     charge(ctx).onComplete(charged -> ctx.fail(charged.succeeded() && charged.result() != null ? charged.result()
-        : problem));
+        : problem.delayMillis() > 0 ? problem : problem.delayed(refusalDelayMs)));
   }
 }

@@ -43,7 +43,10 @@ final class Failures {
   }
 
   void handle(RoutingContext ctx) {
-    if (ctx.failure() instanceof HttpProblem p && p.delayMillis() > 0) {
+    // A refusal waits only if its request was read whole: one whose body is still unread would hold
+    // its buffered bytes meanwhile (a flood of stalled uploads then fills the young generation and
+    // every collection copies it); it is answered at once and its connection closed instead.
+    if (ctx.failure() instanceof HttpProblem p && p.delayMillis() > 0 && ctx.request().isEnded()) {
       ctx.vertx().setTimer(p.delayMillis(), id -> {
         if (!ctx.response().closed()) {
           answer(ctx);

@@ -29,12 +29,14 @@ public final class LiveStreams {
   private final AlertQueries alerts;
   private final AtomicInteger open;
   private final LiveQuota quota;
+  private final long refusalDelayMs;
   private final Counter dropped;
   /** This verticle's open streams by partner (event-loop confined), to end them when credentials change. */
   private final Map<String, Set<LiveStream>> byPartner = new HashMap<>();
 
   public LiveStreams(Config.Live config, EventQueries events, AlertQueries alerts, AtomicInteger open,
-                     LiveQuota quota, MeterRegistry metrics) {
+                     LiveQuota quota, long refusalDelayMs, MeterRegistry metrics) {
+    this.refusalDelayMs = refusalDelayMs;
     this.config = config;
     this.events = events;
     this.alerts = alerts;
@@ -60,7 +62,7 @@ public final class LiveStreams {
     }
     if (!quota.acquire(partnerId)) {
       ctx.fail(new HttpProblem(429, "too many live connections: at most " + quota.perPartner()
-          + " per partner on a node; close one first", Map.of("Retry-After", "5")));
+          + " per partner on a node; close one first", Map.of("Retry-After", "5")).delayed(refusalDelayMs));
       return;
     }
     open.incrementAndGet();

@@ -38,6 +38,7 @@ class AdmissionTest extends NodeTest {
     s.put("http.max_connections_per_ip", PER_IP);
     s.put("http.upload_memory_bytes", 100_000);
     s.put("live.max_streams_per_partner", 2);
+    s.put("rate_limit.refusal_delay_ms", 300);
     return s;
   }
 
@@ -48,7 +49,9 @@ class AdmissionTest extends NodeTest {
     double refused = counter("keypulse_auth_unknown_keys_total");
     for (int i = 0; i < 10; i++) {
       String random = "pk_live_" + Long.toString(i, 36).repeat(40).substring(0, 40);
+      long start = System.nanoTime();
       assertThat(api.get("/api/events", key(random)).status()).isEqualTo(401);
+      assertThat((System.nanoTime() - start) / 1_000_000).as("a bad key waits the refusal delay").isGreaterThanOrEqualTo(300L);
     }
     assertThat(lookups("unknown") + lookups("found") - lookedUp).isZero();
     assertThat(counter("keypulse_auth_unknown_keys_total") - refused).isEqualTo(10.0);

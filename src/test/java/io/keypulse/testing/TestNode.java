@@ -31,6 +31,8 @@ public final class TestNode {
     o.put("rate_limit.per_min", 100_000);
     o.put("rate_limit.register_per_min", 100_000);
     o.put("rate_limit.anonymous_per_min", 100_000);
+    // Refusals are answered at once in tests (AdmissionTest checks the delay itself).
+    o.put("rate_limit.refusal_delay_ms", 0);
     o.put("admin.token", "test-admin-token");
     o.put("secrets.master_key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
     // Time-driven work at test speed.
