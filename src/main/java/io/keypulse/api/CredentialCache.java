@@ -7,7 +7,9 @@ import io.keypulse.partner.Credential;
 import io.keypulse.partner.Credentials;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -46,6 +48,7 @@ public final class CredentialCache {
   private final ConcurrentHashMap<String, Long> unknown = new ConcurrentHashMap<>();
   private final Set<Long> used = ConcurrentHashMap.newKeySet();
   private final AtomicInteger lookups = new AtomicInteger();
+  private final ConcurrentHashMap<String, Future<Optional<Credential>>> pending = new ConcurrentHashMap<>();
   private final ApiKeys apiKeys;
   private final long ttlMillis;
   private final long negativeTtlMillis;
@@ -125,6 +128,11 @@ public final class CredentialCache {
     if (unknownUntil != null && unknownUntil > now) {
       return Future.succeededFuture(Optional.empty());
     }
+    // Concurrent requests with the same key (a partner's first burst) share one look-up.
+    Future<Optional<Credential>> shared = pending.get(id);
+    if (shared != null) {
+      return onCallersContext(shared);
+    }
     if (lookups.incrementAndGet() > maxLookups) {
       lookups.decrementAndGet();
       if (hit != null && hit.freshUntil() + STALE_PERIODS * ttlMillis > now) {
@@ -134,6 +142,35 @@ public final class CredentialCache {
       return Future.failedFuture(new HttpProblem(503, "too many credential checks in progress; retry shortly",
           Map.of("Retry-After", "1")));
     }
+    Promise<Optional<Credential>> mine = Promise.promise();
+    shared = pending.putIfAbsent(id, mine.future());
+    if (shared != null) {
+      lookups.decrementAndGet();
+      return onCallersContext(shared);
+    }
+    read(id, fromDatabase).onComplete(done -> {
+      pending.remove(id);
+      lookups.decrementAndGet();
+      mine.handle(done);
+    });
+    return onCallersContext(mine.future());
+  }
+
+  /**
+   * A future shared between requests completes on whichever thread finished it: each caller
+   * continues on its own event loop (its routing, and what its verticle confines, stay there).
+   */
+  static <T> Future<T> onCallersContext(Future<T> shared) {
+    Context context = Vertx.currentContext();
+    if (context == null) {
+      return shared;
+    }
+    Promise<T> here = Promise.promise();
+    shared.onComplete(done -> context.runOnContext(v -> here.handle(done)));
+    return here.future();
+  }
+
+  private Future<Optional<Credential>> read(String id, Supplier<Future<Optional<Credential>>> fromDatabase) {
     return fromDatabase.get().compose(result -> {
       long at = clock.millis();
       if (result.isEmpty()) {
@@ -149,7 +186,7 @@ public final class CredentialCache {
       // A known key's first use in a cache period is written at once (a key's list shows it used);
       // later uses in batches. Unknown keys never cause a write.
       return apiKeys.touch(List.of(result.get().keyId())).map(result);
-    }).andThen(done -> lookups.decrementAndGet());
+    });
   }
 
   private Future<Optional<Credential>> found(Credential credential) {

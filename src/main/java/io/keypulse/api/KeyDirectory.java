@@ -46,7 +46,7 @@ final class KeyDirectory {
     if (prefixes.contains(prefix)) {
       return Future.succeededFuture(true);
     }
-    return nextRead().map(done -> prefixes.contains(prefix));
+    return CredentialCache.onCallersContext(nextRead()).map(done -> prefixes.contains(prefix));
   }
 
   private synchronized Future<Void> nextRead() {
