@@ -186,6 +186,9 @@ class DashboardBrowserTest extends NodeTest {
     browser.get(api.base() + "/dashboard");
     browser.executeScript("sessionStorage.clear()");
     browser.get(api.base() + "/dashboard");
+    // The page decides between sign-in and dashboard once its script ran: type only when it has.
+    new WebDriverWait(browser, Duration.ofSeconds(10))
+        .until(ExpectedConditions.elementToBeClickable(By.id("api-key")));
   }
 
   /** Two days of hourly signing on two keys and an idle third, in event time, so the chart has a baseline. */
