@@ -73,10 +73,6 @@ public final class ConnectionGuard {
     }
   }
 
-  int openConnections() {
-    return open.get();
-  }
-
   /** Reserves memory for a request body about to be read; false when the node's upload memory is spent. */
   boolean reserveUpload(long bytes) {
     if (uploadBytes.addAndGet(bytes) > config.uploadMemoryBytes()) {

@@ -23,8 +23,6 @@ public final class ApiKeys {
       WHERE partner_id = $1 ORDER BY id
       """;
   private static final String OWNER = "SELECT partner_id FROM api_keys WHERE id = $1";
-  private static final String IN_FORCE = "SELECT 1 FROM api_keys k JOIN partners p ON p.id = k.partner_id "
-      + "WHERE k.id = $1 AND k.status = 'active' AND p.status = 'active'";
   private static final String LOCK_PARTNER = "SELECT id FROM partners WHERE id = $1 FOR UPDATE";
   private static final String REVOKE = """
       UPDATE api_keys SET status = 'revoked', revoked_at = now() WHERE id = $1 AND status = 'active'
@@ -154,11 +152,6 @@ public final class ApiKeys {
   public Future<Optional<String>> ownerOf(long keyId) {
     return pool.preparedQuery(OWNER).execute(Tuple.of(keyId))
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getString(0)));
-  }
-
-  /** Whether a key is active and its partner too: what a session token minted with it still rests on. */
-  public Future<Boolean> inForce(long keyId) {
-    return pool.preparedQuery(IN_FORCE).execute(Tuple.of(keyId)).map(rows -> rows.size() == 1);
   }
 
   /** What the key with this id grants (a session token names its key by id). */
