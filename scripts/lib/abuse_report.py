@@ -1,6 +1,6 @@
 """The abuse run's table (results.md and stdout), one row per attack, then why rows failed;
 everything measured, as data, in results.json."""
-import json
+import json, os
 
 UNITS = {"anon-flood": "requests", "stalled-uploads": "connections", "slowloris": "connections",
          "sse-flood": "streams + tokens", "key-minting": "requests", "all-at-once": "connections + tokens"}
@@ -35,7 +35,8 @@ def report(run, selected, seconds, problem, node_notes):
         lines.append("Development run: windows shorter than the issue's 20 s.")
     if run.p99_bar is not None:
         lines.append(f"Victim: 20 requests/s from 127.0.0.2; quiet p99 {run.quiet_p99} ms, bar under attack "
-                     f"{run.p99_bar:g} ms (5 x max(quiet p99, 20 ms floor)). Attackers at nice 10 (elsewhere "
+                     f"{run.p99_bar:g} ms (5 x max(quiet p99, 20 ms floor), over the requests due within the "
+                     f"attack window). Attackers at nice {os.nice(0)} (elsewhere "
                      "they are other machines); every attack ran 4 s first, unmeasured, so that JIT warm-up "
                      "is not charged to the first row.")
     lines += ["", "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]

@@ -37,6 +37,9 @@ class Phase:
         self.target, self.key = target, key
         self.idle, self.inflight = [], set()
         self.answers, self.latencies, self.connects, self.stopped = Counter(), [], [], False
+        # Every request as (second into the phase it was due, "METHOD /path", ms, on a new connection):
+        # tells the attack window from what came after it, and a pause from contention.
+        self.began, self.timeline = None, []
 
     def start(self):
         self.runner = asyncio.create_task(self.run())
@@ -44,6 +47,7 @@ class Phase:
     async def run(self):
         loop = asyncio.get_running_loop()
         began, i = loop.time(), 0
+        self.began = began
         while not self.stopped:
             due = began + i / RATE
             await asyncio.sleep(max(0.0, due - loop.time()))
@@ -62,7 +66,7 @@ class Phase:
         for client, _, _ in self.idle:
             client.close()
         return {"answers": {str(k): v for k, v in self.answers.items()}, "latencies_ms": self.latencies,
-                "connects_ms": self.connects}
+                "connects_ms": self.connects, "timeline": self.timeline}
 
     async def one(self, i, due):
         loop = asyncio.get_running_loop()
@@ -84,7 +88,9 @@ class Phase:
             self.answers["timeout"] += 1
         except BROKEN:
             self.answers["no answer"] += 1
-        self.latencies.append((loop.time() - due) * 1000)
+        ms = (loop.time() - due) * 1000
+        self.latencies.append(ms)
+        self.timeline.append((round(due - self.began, 2), f"{method} {path.split('?')[0]}", round(ms, 1), uses == 0))
 
     def checkout(self, now):
         while self.idle:
