@@ -15,7 +15,9 @@ import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -96,7 +98,7 @@ final class VerdictWriter {
     writing = true;
     List<Queued> nextVerdicts = take(verdicts);
     // A checkpoint may only commit with (or after) the scores of the events it includes.
-    List<Checkpoint> nextCheckpoints = verdicts.isEmpty() ? take(checkpoints) : List.of();
+    List<Checkpoint> nextCheckpoints = verdicts.isEmpty() ? latestPerOwner(take(checkpoints)) : List.of();
     Batch batch = new Batch(nextVerdicts, nextCheckpoints);
     pool.withTransaction(conn -> transaction(conn, batch)).onComplete(result -> {
       writing = false;
@@ -169,6 +171,19 @@ final class VerdictWriter {
     for (int i = batch.checkpoints().size() - 1; i >= 0; i--) {
       checkpoints.addFirst(batch.checkpoints().get(i));
     }
+  }
+
+  /**
+   * One checkpoint per owner, its newest: a slot checkpointed again while an earlier one waited (a
+   * slow or retried write) would otherwise give one upsert two rows for the same owner, which
+   * Postgres refuses, failing the whole batch with the verdicts in it.
+   */
+  static List<Checkpoint> latestPerOwner(List<Checkpoint> batch) {
+    Map<String, Checkpoint> latest = new LinkedHashMap<>();
+    for (Checkpoint c : batch) {
+      latest.merge(c.owner(), c, (had, next) -> next.lastEventId() >= had.lastEventId() ? next : had);
+    }
+    return new ArrayList<>(latest.values());
   }
 
   private static <T> List<T> take(ArrayDeque<T> queue) {
