@@ -86,9 +86,16 @@ final class Authenticator {
 
   /** A decoded session's key, checked now and charged like any request. */
   Future<Caller> admitSession(RoutingContext ctx, Sessions.Session session) {
-    return cache.byKeyId(session.apiKeyId()).compose(found -> found.isPresent()
-        && found.get().keyStatus().equals("active") && found.get().partnerStatus().equals("active")
+    return cache.byKeyId(session.apiKeyId()).compose(found -> found.isPresent() && grants(found.get(), session)
         ? admit(ctx, found.get()) : Future.failedFuture(invalidSession()));
+  }
+
+  /**
+   * Whether a session's key still stands behind it: in force, and a key of the partner the token
+   * names (a token for one partner signed over another's key speaks for neither).
+   */
+  private static boolean grants(Credential key, Sessions.Session session) {
+    return barred(key) == null && key.partnerId().equals(session.partnerId());
   }
 
   private static HttpProblem invalidSession() {
@@ -160,7 +167,7 @@ final class Authenticator {
    * left in its budgets (a socket counts as one request, as an SSE stream does).
    */
   Future<Boolean> admitBridge(Vertx vertx, Sessions.Session session) {
-    return cache.byKeyId(session.apiKeyId()).compose(found -> found.isEmpty() || barred(found.get()) != null
+    return cache.byKeyId(session.apiKeyId()).compose(found -> found.isEmpty() || !grants(found.get(), session)
         ? Future.succeededFuture(false)
         : charge(vertx, found.get()).map(decision -> decision.refusal() == null));
   }
