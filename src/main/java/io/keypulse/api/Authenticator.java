@@ -27,6 +27,7 @@ import java.util.Optional;
  * bodies are read only after this (see {@link ApiVerticle}).
  */
 final class Authenticator {
+  private static final String SESSION_EXPIRES_AT = "keypulse.session.expires_at";
   private final CredentialCache cache;
   private final RateLimiter limiter;
   private final Config.RateLimit limits;
@@ -77,6 +78,7 @@ final class Authenticator {
         admitSession(ctx, decoded.result())
             .onSuccess(caller -> {
               caller.attach(ctx);
+              ctx.put(SESSION_EXPIRES_AT, decoded.result().expiresAt());
               ctx.next();
             })
             .onFailure(ctx::fail);
@@ -96,6 +98,11 @@ final class Authenticator {
    */
   private static boolean grants(Credential key, Sessions.Session session) {
     return barred(key) == null && key.partnerId().equals(session.partnerId());
+  }
+
+  /** When the session token a request came in with expires (epoch seconds); null when it came with an API key. */
+  static Long sessionExpiresAt(RoutingContext ctx) {
+    return ctx.get(SESSION_EXPIRES_AT);
   }
 
   private static HttpProblem invalidSession() {

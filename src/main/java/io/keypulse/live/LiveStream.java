@@ -24,11 +24,14 @@ import org.slf4j.LoggerFactory;
  */
 final class LiveStream {
   private static final Logger log = LoggerFactory.getLogger(LiveStream.class);
+  private static final String SESSION_EXPIRED = new JsonObject().put("message", "session token expired: get a new "
+      + "one from POST /api/v1/auth/token and reconnect with Last-Event-ID to resume").encode();
 
   private final Vertx vertx;
   private final HttpServerResponse response;
   private final String partnerId;
   private final LiveStreams streams;
+  private final Long expiresAt;
   private final ArrayDeque<JsonObject> seam = new ArrayDeque<>();
   private final Set<Long> replayedEvents = new HashSet<>();
   private final Set<Long> replayedAlerts = new HashSet<>();
@@ -40,11 +43,14 @@ final class LiveStream {
   private long lastEventId;
   private long lastAlertId;
   private long heartbeat = -1;
+  private long expiry = -1;
 
-  LiveStream(Vertx vertx, HttpServerResponse response, String partnerId, LiveStreams streams) {
+  /** @param expiresAt when the session token the stream was opened with expires (epoch seconds), or null */
+  LiveStream(Vertx vertx, HttpServerResponse response, String partnerId, Long expiresAt, LiveStreams streams) {
     this.vertx = vertx;
     this.response = response;
     this.partnerId = partnerId;
+    this.expiresAt = expiresAt;
     this.streams = streams;
   }
 
@@ -71,6 +77,9 @@ final class LiveStream {
           .putHeader("X-Accel-Buffering", "no");
       write("retry: 3000\n: connected\n\n");
       heartbeat = vertx.setPeriodic(streams.config().heartbeatSeconds() * 1000L, id -> heartbeat());
+      if (expiresAt != null) {
+        expiry = vertx.setTimer(Math.max(1, expiresAt * 1000 - System.currentTimeMillis()), id -> expire());
+      }
       if (replaying) {
         lastEventId = cursor.eventId();
         replayEvents(cursor);
@@ -240,6 +249,15 @@ final class LiveStream {
     }
   }
 
+  /**
+   * A stream lasts no longer than the token it was opened with, as a bridge socket does. The last
+   * event says why (it carries no id, so the client's resume point stays its last event or alert).
+   */
+  private void expire() {
+    write("event: session_expired\ndata: " + SESSION_EXPIRED + "\n\n");
+    end();
+  }
+
   private void drop(String why) {
     streams.dropped(why);
     close();
@@ -253,6 +271,7 @@ final class LiveStream {
     closed = true;
     seam.clear();
     vertx.cancelTimer(heartbeat);
+    vertx.cancelTimer(expiry);
     events.unregister();
     alerts.unregister();
     streams.closed(this);
