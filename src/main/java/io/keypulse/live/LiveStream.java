@@ -54,9 +54,12 @@ final class LiveStream {
     this.streams = streams;
   }
 
-  /** Subscribes, answers 200, then replays from the cursor (when there is one) and goes live. */
+  /**
+   * Subscribes, answers 200, then replays from the cursor (when there is one) and goes live. Either
+   * way live messages wait until the stream knows where it starts.
+   */
   void start(Cursor cursor) {
-    replaying = cursor != null;
+    replaying = true;
     response.closeHandler(v -> close());
     response.exceptionHandler(e -> close());
     events = vertx.eventBus().consumer(Addresses.liveEvents(partnerId), msg -> onEvents(msg.body()));
@@ -80,10 +83,29 @@ final class LiveStream {
       if (expiresAt != null) {
         expiry = vertx.setTimer(Math.max(1, expiresAt * 1000 - System.currentTimeMillis()), id -> expire());
       }
-      if (replaying) {
+      if (cursor == null) {
+        startFromNewest();
+      } else {
         lastEventId = cursor.eventId();
         replayEvents(cursor);
       }
+    });
+  }
+
+  /**
+   * A stream opened without a resume point replays nothing, but counts from the partner's newest
+   * event and alert: an alert that arrives before any event then carries an id that resumes from
+   * there, not from the partner's first event.
+   */
+  private void startFromNewest() {
+    Future.all(streams.events().newestId(partnerId), streams.alerts().newestId(partnerId)).onComplete(newest -> {
+      if (closed || newest.failed()) {
+        dropOnFailure(newest.cause());
+        return;
+      }
+      lastEventId = newest.result().<Long>resultAt(0);
+      lastAlertId = newest.result().<Long>resultAt(1);
+      endSeam();
     });
   }
 
