@@ -117,7 +117,7 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/api/v1/auth/token").handler(key).handler(body)
         .handler(ctx -> ctx.json(sessions.grant(Caller.of(ctx).partnerId(), Caller.of(ctx).apiKeyId())));
     router.get("/api/events/stream").handler(auth.keyOrSession(sessions))
-        .handler(ctx -> streams.open(ctx, Caller.of(ctx).partnerId()));
+        .handler(ctx -> streams.open(ctx, Caller.of(ctx).partnerId(), Authenticator.sessionExpiresAt(ctx)));
     router.get("/api/keys").handler(key).handler(queries::keys);
     router.get("/api/keys/:key_id/activity").handler(key).handler(queries::activity);
     router.get("/api/stats").handler(auth.optional()).handler(queries::stats);

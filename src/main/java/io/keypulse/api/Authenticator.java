@@ -27,6 +27,7 @@ import java.util.Optional;
  * bodies are read only after this (see {@link ApiVerticle}).
  */
 final class Authenticator {
+  private static final String SESSION_EXPIRES_AT = "keypulse.session.expires_at";
   private final CredentialCache cache;
   private final RateLimiter limiter;
   private final Config.RateLimit limits;
@@ -77,6 +78,7 @@ final class Authenticator {
         admitSession(ctx, decoded.result())
             .onSuccess(caller -> {
               caller.attach(ctx);
+              ctx.put(SESSION_EXPIRES_AT, decoded.result().expiresAt());
               ctx.next();
             })
             .onFailure(ctx::fail);
@@ -86,9 +88,21 @@ final class Authenticator {
 
   /** A decoded session's key, checked now and charged like any request. */
   Future<Caller> admitSession(RoutingContext ctx, Sessions.Session session) {
-    return cache.byKeyId(session.apiKeyId()).compose(found -> found.isPresent()
-        && found.get().keyStatus().equals("active") && found.get().partnerStatus().equals("active")
+    return cache.byKeyId(session.apiKeyId()).compose(found -> found.isPresent() && grants(found.get(), session)
         ? admit(ctx, found.get()) : Future.failedFuture(invalidSession()));
+  }
+
+  /**
+   * Whether a session's key still stands behind it: in force, and a key of the partner the token
+   * names (a token for one partner signed over another's key speaks for neither).
+   */
+  private static boolean grants(Credential key, Sessions.Session session) {
+    return barred(key) == null && key.partnerId().equals(session.partnerId());
+  }
+
+  /** When the session token a request came in with expires (epoch seconds); null when it came with an API key. */
+  static Long sessionExpiresAt(RoutingContext ctx) {
+    return ctx.get(SESSION_EXPIRES_AT);
   }
 
   private static HttpProblem invalidSession() {
@@ -160,7 +174,7 @@ final class Authenticator {
    * left in its budgets (a socket counts as one request, as an SSE stream does).
    */
   Future<Boolean> admitBridge(Vertx vertx, Sessions.Session session) {
-    return cache.byKeyId(session.apiKeyId()).compose(found -> found.isEmpty() || barred(found.get()) != null
+    return cache.byKeyId(session.apiKeyId()).compose(found -> found.isEmpty() || !grants(found.get(), session)
         ? Future.succeededFuture(false)
         : charge(vertx, found.get()).map(decision -> decision.refusal() == null));
   }

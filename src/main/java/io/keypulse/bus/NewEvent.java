@@ -11,4 +11,11 @@ import java.time.Instant;
  * @param occurredAt    event time given by the partner, or null for "the commit time"
  */
 public record NewEvent(String partnerId, String keyId, String eventType, String canonicalType, String severity,
-                       boolean severityDerived, String sourceIp, String actor, JsonObject details, Instant occurredAt) {}
+                       boolean severityDerived, String sourceIp, String actor, JsonObject details, Instant occurredAt) {
+
+  /** The same event with the severity detection derived from its score. */
+  public NewEvent withSeverity(String derived) {
+    return new NewEvent(partnerId, keyId, eventType, canonicalType, derived, severityDerived, sourceIp, actor, details,
+        occurredAt);
+  }
+}

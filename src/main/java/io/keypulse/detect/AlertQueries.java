@@ -25,6 +25,7 @@ public final class AlertQueries {
 
   private static final String AFTER =
       "SELECT " + COLUMNS + " FROM alerts WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+  private static final String NEWEST = "SELECT coalesce(max(id), 0) AS id FROM alerts WHERE partner_id = $1";
   /** Alerts are committed after their events; 5 s of slack makes "raised since" err on repeating one. */
   private static final String BEFORE_EVENT = "SELECT coalesce(max(a.id), 0) AS id FROM alerts a "
       + "WHERE a.partner_id = $1 AND a.created_at < (SELECT e.created_at - interval '5 seconds' FROM events e "
@@ -65,6 +66,11 @@ public final class AlertQueries {
       rows.forEach(row -> alerts.add(json(row)));
       return alerts;
     });
+  }
+
+  /** The id of the partner's newest alert, 0 when it has none: where a fresh live stream starts counting. */
+  public Future<Long> newestId(String partnerId) {
+    return pool.preparedQuery(NEWEST).execute(Tuple.of(partnerId)).map(rows -> rows.iterator().next().getLong("id"));
   }
 
   /**

@@ -43,15 +43,11 @@ record Verdict(Long eventId, String partnerId, String keyId, double score, Strin
     if (score < floor && alerts.isEmpty() && repeats.isEmpty() && muted.isEmpty() && outcome.escalations().isEmpty()) {
       return null;
     }
-    return new Verdict(e.id(), e.partnerId(), e.keyId(), score, e.severityDerived() ? severityOf(score) : null, alerts,
+    return new Verdict(e.id(), e.partnerId(), e.keyId(), score, e.severityDerived() ? DerivedSeverity.of(score) : null, alerts,
         repeats, outcome.escalations(), muted, Instant.ofEpochMilli(e.occurredAt()));
   }
 
   static Verdict alertOnly(String partnerId, String keyId, Finding f, Instant at) {
     return new Verdict(null, partnerId, keyId, 0, null, List.of(f), List.of(), List.of(), List.of(), at);
-  }
-
-  static String severityOf(double score) {
-    return score >= 0.9 ? "critical" : score >= 0.6 ? "warning" : "nominal";
   }
 }

@@ -4,7 +4,9 @@ package io.keypulse.live;
  * Where a live stream stands: the last event and the last alert it sent. An SSE event's id is its
  * event id; an alert's is {@code <last event id>:<alert id>}, so a browser's Last-Event-ID resumes
  * events exactly either way, and alerts exactly when an alert was the last thing it saw. With an
- * event id alone, alerts resume from shortly before that event (at least once).
+ * event id alone, alerts resume from shortly before that event (at least once). A stream opened
+ * without a cursor counts from the partner's newest event and alert at that moment, so an alert sent
+ * before any event names that event, and resuming from it skips the partner's history.
  *
  * @param alertId null when the stream resumes from an event id alone
  */

@@ -24,11 +24,14 @@ import org.slf4j.LoggerFactory;
  */
 final class LiveStream {
   private static final Logger log = LoggerFactory.getLogger(LiveStream.class);
+  private static final String SESSION_EXPIRED = new JsonObject().put("message", "session token expired: get a new "
+      + "one from POST /api/v1/auth/token and reconnect with Last-Event-ID to resume").encode();
 
   private final Vertx vertx;
   private final HttpServerResponse response;
   private final String partnerId;
   private final LiveStreams streams;
+  private final Long expiresAt;
   private final ArrayDeque<JsonObject> seam = new ArrayDeque<>();
   private final Set<Long> replayedEvents = new HashSet<>();
   private final Set<Long> replayedAlerts = new HashSet<>();
@@ -40,17 +43,23 @@ final class LiveStream {
   private long lastEventId;
   private long lastAlertId;
   private long heartbeat = -1;
+  private long expiry = -1;
 
-  LiveStream(Vertx vertx, HttpServerResponse response, String partnerId, LiveStreams streams) {
+  /** @param expiresAt when the session token the stream was opened with expires (epoch seconds), or null */
+  LiveStream(Vertx vertx, HttpServerResponse response, String partnerId, Long expiresAt, LiveStreams streams) {
     this.vertx = vertx;
     this.response = response;
     this.partnerId = partnerId;
+    this.expiresAt = expiresAt;
     this.streams = streams;
   }
 
-  /** Subscribes, answers 200, then replays from the cursor (when there is one) and goes live. */
+  /**
+   * Subscribes, answers 200, then replays from the cursor (when there is one) and goes live. Either
+   * way live messages wait until the stream knows where it starts.
+   */
   void start(Cursor cursor) {
-    replaying = cursor != null;
+    replaying = true;
     response.closeHandler(v -> close());
     response.exceptionHandler(e -> close());
     events = vertx.eventBus().consumer(Addresses.liveEvents(partnerId), msg -> onEvents(msg.body()));
@@ -71,10 +80,32 @@ final class LiveStream {
           .putHeader("X-Accel-Buffering", "no");
       write("retry: 3000\n: connected\n\n");
       heartbeat = vertx.setPeriodic(streams.config().heartbeatSeconds() * 1000L, id -> heartbeat());
-      if (replaying) {
+      if (expiresAt != null) {
+        expiry = vertx.setTimer(Math.max(1, expiresAt * 1000 - System.currentTimeMillis()), id -> expire());
+      }
+      if (cursor == null) {
+        startFromNewest();
+      } else {
         lastEventId = cursor.eventId();
         replayEvents(cursor);
       }
+    });
+  }
+
+  /**
+   * A stream opened without a resume point replays nothing, but counts from the partner's newest
+   * event and alert: an alert that arrives before any event then carries an id that resumes from
+   * there, not from the partner's first event.
+   */
+  private void startFromNewest() {
+    Future.all(streams.events().newestId(partnerId), streams.alerts().newestId(partnerId)).onComplete(newest -> {
+      if (closed || newest.failed()) {
+        dropOnFailure(newest.cause());
+        return;
+      }
+      lastEventId = newest.result().<Long>resultAt(0);
+      lastAlertId = newest.result().<Long>resultAt(1);
+      endSeam();
     });
   }
 
@@ -240,6 +271,15 @@ final class LiveStream {
     }
   }
 
+  /**
+   * A stream lasts no longer than the token it was opened with, as a bridge socket does. The last
+   * event says why (it carries no id, so the client's resume point stays its last event or alert).
+   */
+  private void expire() {
+    write("event: session_expired\ndata: " + SESSION_EXPIRED + "\n\n");
+    end();
+  }
+
   private void drop(String why) {
     streams.dropped(why);
     close();
@@ -253,6 +293,7 @@ final class LiveStream {
     closed = true;
     seam.clear();
     vertx.cancelTimer(heartbeat);
+    vertx.cancelTimer(expiry);
     events.unregister();
     alerts.unregister();
     streams.closed(this);

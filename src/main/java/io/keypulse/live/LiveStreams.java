@@ -51,7 +51,8 @@ public final class LiveStreams {
     return metrics.gauge("keypulse.live.streams.open", new AtomicInteger());
   }
 
-  public void open(RoutingContext ctx, String partnerId) {
+  /** @param expiresAt when the session token the stream opens with expires (epoch seconds); null for an API key */
+  public void open(RoutingContext ctx, String partnerId, Long expiresAt) {
     String since = ctx.request().getParam("since_id");
     String text = since != null ? since : ctx.request().getHeader("Last-Event-ID");
     Cursor cursor = Cursor.parse(text);
@@ -66,7 +67,7 @@ public final class LiveStreams {
       return;
     }
     open.incrementAndGet();
-    LiveStream stream = new LiveStream(ctx.vertx(), ctx.response(), partnerId, this);
+    LiveStream stream = new LiveStream(ctx.vertx(), ctx.response(), partnerId, expiresAt, this);
     byPartner.computeIfAbsent(partnerId, p -> new HashSet<>()).add(stream);
     stream.start(cursor);
   }

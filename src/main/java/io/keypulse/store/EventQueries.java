@@ -20,6 +20,8 @@ public final class EventQueries {
   private static final String AFTER =
       "SELECT " + COLUMNS + " FROM events WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3";
 
+  private static final String NEWEST = "SELECT coalesce(max(id), 0) AS id FROM events WHERE partner_id = $1";
+
   private final Pool pool;
 
   public EventQueries(Pool pool) {
@@ -43,6 +45,11 @@ public final class EventQueries {
       rows.forEach(row -> events.add(event(row)));
       return events;
     });
+  }
+
+  /** The id of the partner's newest event, 0 when it has none: where a fresh live stream starts counting. */
+  public Future<Long> newestId(String partnerId) {
+    return pool.preparedQuery(NEWEST).execute(Tuple.of(partnerId)).map(rows -> rows.iterator().next().getLong("id"));
   }
 
   public static StoredEvent event(Row row) {

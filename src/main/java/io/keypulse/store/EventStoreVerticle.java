@@ -11,6 +11,7 @@ import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.StoredEvent;
 import io.keypulse.config.Config;
 import io.keypulse.db.PgFailures;
+import io.keypulse.detect.DerivedSeverity;
 import io.keypulse.detect.DetectRouter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -192,11 +193,17 @@ public final class EventStoreVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * The events as detection left them in the store: scored, and an event ingested without a severity
+   * with the one its score implies (the commit stored a placeholder "nominal").
+   */
   private static List<StoredEvent> scored(List<StoredEvent> stored, List<Double> scores) {
     List<StoredEvent> out = new ArrayList<>(stored.size());
     for (int i = 0; i < stored.size(); i++) {
       StoredEvent e = stored.get(i);
-      out.add(new StoredEvent(e.id(), e.event(), scores.get(i), e.occurredAt(), e.createdAt(), e.previousId(),
+      double score = scores.get(i);
+      NewEvent event = e.event().severityDerived() ? e.event().withSeverity(DerivedSeverity.of(score)) : e.event();
+      out.add(new StoredEvent(e.id(), event, score, e.occurredAt(), e.createdAt(), e.previousId(),
           e.ruleMatches()));
     }
     return out;

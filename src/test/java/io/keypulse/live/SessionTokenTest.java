@@ -84,7 +84,7 @@ class SessionTokenTest extends NodeTest {
         assertThat(new JsonObject(stream.errorBody()).getBoolean("success")).as(what).isFalse();
       }
     });
-    String valid = Tokens.hs256(Tokens.claims(p.partnerId(), Tokens.now() + 600), Tokens.SECRET);
+    String valid = Tokens.hs256(Tokens.claims(p.partnerId(), keyId(p), Tokens.now() + 600), Tokens.SECRET);
     try (SseClient stream = open("?token=" + valid)) {
       assertThat(stream.status()).as("the same claims, correctly signed").isEqualTo(200);
     }
@@ -120,6 +120,60 @@ class SessionTokenTest extends NodeTest {
         assertThat(resumed.status()).as("the partner's other key still works").isEqualTo(200);
       }
     }
+  }
+
+  @Test
+  @DisplayName("a token whose key belongs to another partner than its subject opens neither a stream nor a socket")
+  void keyOfAnotherPartner() {
+    Partner owner = api.register("Key Owner");
+    Partner subject = api.register("Token Subject");
+    String matching = Tokens.hs256(Tokens.claims(owner.partnerId(), keyId(owner), Tokens.now() + 600), Tokens.SECRET);
+    try (SseClient stream = open("?token=" + matching)) {
+      assertThat(stream.status()).as("subject and key agree").isEqualTo(200);
+    }
+    String crossed = Tokens.hs256(Tokens.claims(subject.partnerId(), keyId(owner), Tokens.now() + 600), Tokens.SECRET);
+    try (SseClient stream = open("?token=" + crossed)) {
+      assertThat(stream.status()).as("subject is not the key's partner").isEqualTo(401);
+      assertThat(new JsonObject(stream.errorBody()).getBoolean("success")).isFalse();
+    }
+    String address = Addresses.liveEvents(subject.partnerId());
+    try (BridgeClient bridge = new BridgeClient(api.base())) {
+      bridge.register(address, crossed);
+      assertThat(bridge.await(f -> "err".equals(f.getString("type")), 5000)).as("bridge refuses it").isNotNull();
+      api.post("/api/v1/events/ingest", new JsonObject().put("event_type", "key_accessed").put("key_id", "k"),
+          key(subject.apiKey()));
+      Sleep.millis(500);
+      assertThat(bridge.bodies(address)).isEmpty();
+    }
+  }
+
+  @Test
+  @DisplayName("a stream opened with a token ends when the token expires, with a final session_expired event")
+  void streamEndsAtExpiry() {
+    Partner p = api.register("Expiring");
+    long expiresAt = Tokens.now() + 3;
+    String token = Tokens.hs256(Tokens.claims(p.partnerId(), keyId(p), expiresAt), Tokens.SECRET);
+    try (SseClient byToken = open("?token=" + token);
+         SseClient byKey = new SseClient(api.base() + "/api/events/stream", "X-API-Key", p.apiKey())) {
+      assertThat(byToken.status()).isEqualTo(200);
+      api.post("/api/v1/events/ingest", new JsonObject().put("event_type", "key_accessed").put("key_id", "before"),
+          key(p.apiKey()));
+      assertThat(byToken.awaitCount("event", 1, 3000)).as("delivering before expiry").hasSize(1);
+      assertThat(Sleep.poll(() -> byToken.ended() ? true : null, 6000)).as("ended after expiry").isTrue();
+      assertThat(System.currentTimeMillis()).as("ended at expiry, not before")
+          .isGreaterThanOrEqualTo(expiresAt * 1000 - 50).isLessThan(expiresAt * 1000 + 2000);
+      List<SseClient.Frame> frames = byToken.frames();
+      SseClient.Frame last = frames.get(frames.size() - 1);
+      assertThat(last.event()).isEqualTo("session_expired");
+      assertThat(last.data().getString("message")).contains("POST /api/v1/auth/token").contains("Last-Event-ID");
+      assertThat(last.id()).as("the resume point is still the last event's").isEqualTo(frames.get(0).id());
+      assertThat(byKey.ended()).as("a stream opened with an API key has no expiry").isFalse();
+    }
+  }
+
+  /** The id of the partner's first API key (the one registration gave it). */
+  private long keyId(Partner p) {
+    return api.get("/api/v1/api-keys", key(p.apiKey())).json().getJsonArray("keys").getJsonObject(0).getLong("id");
   }
 
   private SseClient open(String query) {

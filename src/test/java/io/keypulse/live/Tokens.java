@@ -45,8 +45,13 @@ final class Tokens {
 
   /** Claims as the node writes them, for a partner, expiring at the given epoch second. */
   static JsonObject claims(String partnerId, long expiresAt) {
-    return new JsonObject().put("sub", partnerId).put("key", 1).put("iss", "keypulse").put("aud", "keypulse-live")
-        .put("iat", expiresAt - 600).put("exp", expiresAt);
+    return claims(partnerId, 1, expiresAt);
+  }
+
+  /** The same, naming the API key the token was minted with. */
+  static JsonObject claims(String partnerId, long apiKeyId, long expiresAt) {
+    return new JsonObject().put("sub", partnerId).put("key", apiKeyId).put("iss", "keypulse")
+        .put("aud", "keypulse-live").put("iat", expiresAt - 600).put("exp", expiresAt);
   }
 
   static long now() {
