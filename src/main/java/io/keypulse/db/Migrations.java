@@ -1,6 +1,7 @@
 package io.keypulse.db;
 
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -11,14 +12,19 @@ public final class Migrations {
 
   private Migrations() {}
 
-  /** Blocking (JDBC): call from main or a worker, never from an event loop. */
-  public static void apply(PgTarget target) {
-    MigrateResult result = Flyway.configure()
+  /** Blocking (JDBC): call from main or a worker, never from an event loop. Returns the schema version. */
+  public static String apply(PgTarget target) {
+    Flyway flyway = Flyway.configure()
         .dataSource(target.jdbcUrl(), target.user(), target.password())
         .locations("classpath:db/migration")
         .connectRetries(10)
-        .load()
-        .migrate();
-    log.info("schema at version {} ({} migrations applied now)", result.targetSchemaVersion, result.migrationsExecuted);
+        .load();
+    MigrateResult result = flyway.migrate();
+    // MigrateResult.targetSchemaVersion is null when nothing was applied (every start but the first),
+    // so the version comes from the schema history itself.
+    MigrationInfo current = flyway.info().current();
+    String version = current == null ? "none" : current.getVersion().getVersion();
+    log.info("schema at version {} ({} migrations applied now)", version, result.migrationsExecuted);
+    return version;
   }
 }
