@@ -70,9 +70,9 @@ final class Outbox {
       + "next_attempt_at = now() + make_interval(secs => $3) WHERE id = ANY($1) AND claimed_by = $2";
   private static final String RENEW = "UPDATE deliveries SET claim_until = now() + make_interval(secs => $3) "
       + "WHERE id = ANY($1) AND claimed_by = $2";
-  /** An endpoint's deliveries waiting out a backoff step, due now (it has answered again). */
+  /** A URL's deliveries waiting out a backoff step, due now (it has answered again). */
   private static final String EXPEDITE = "UPDATE deliveries SET next_attempt_at = now() "
-      + "WHERE endpoint = $1 AND status = 'pending' AND claimed_by IS NULL AND next_attempt_at > now()";
+      + "WHERE url = $1 AND status = 'pending' AND claimed_by IS NULL AND next_attempt_at > now()";
   private static final String DEPTH = "SELECT count(*) AS depth, coalesce(extract(epoch FROM now() - min(created_at)), 0) "
       + "AS oldest FROM deliveries WHERE status = 'pending'";
 
@@ -186,8 +186,8 @@ final class Outbox {
         .mapEmpty();
   }
 
-  Future<Integer> expedite(String endpoint) {
-    return pool.preparedQuery(EXPEDITE).execute(Tuple.of(endpoint)).map(rows -> rows.rowCount());
+  Future<Integer> expedite(String url) {
+    return pool.preparedQuery(EXPEDITE).execute(Tuple.of(url)).map(rows -> rows.rowCount());
   }
 
   Future<JsonObject> depth() {
