@@ -51,7 +51,7 @@ public final class EventQueries {
         row.getString("canonical_type"), row.getString("severity"), row.getBoolean("severity_derived"),
         row.getString("source_ip"),
         row.getString("actor"), row.getJsonObject("details"), null);
-    return new StoredEvent(row.getLong("id"), event, score == null ? null : score.doubleValue(),
+    return new StoredEvent(row.getLong("id"), event, score == null ? null : StoredEvent.score(score),
         row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant(), 0, 0);
   }
 }
