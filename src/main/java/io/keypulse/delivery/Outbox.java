@@ -49,7 +49,8 @@ final class Outbox {
       + "WHERE status = 'pending' AND claimed_by IS NOT NULL AND claim_until < now()";
   /** How far down the due queue one claim looks for endpoints with room. */
   private static final int CANDIDATES = 2000;
-  private static final String EVENTS = "SELECT id, event_type, key_id, occurred_at, details FROM events WHERE id = ANY($1)";
+  private static final String EVENTS = "SELECT id, event_type, key_id, occurred_at, details::text AS details "
+      + "FROM events WHERE id = ANY($1)";
   private static final String ALERTS = "SELECT id, key_id, rule, kind, severity, description, evidence, triggered_at, "
       + "created_at FROM alerts WHERE id = ANY($1)";
   /** A batch of finished attempts: their log rows, and each delivery's new state, claim released. */
