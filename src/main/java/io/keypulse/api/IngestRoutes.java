@@ -32,7 +32,7 @@ final class IngestRoutes {
         .description("Ingest request time, from body read to commit").publishPercentileHistogram().register(metrics);
     return ctx -> {
       Timer.Sample sample = Timer.start();
-      var body = JsonBodies.object(ctx);
+      var body = JsonBodies.exactObject(ctx);
       var parsed = dialect.events(body, Caller.of(ctx).partnerId());
       store.append(parsed, dialect.waitsForDetection())
           .map(appended -> {

@@ -1,5 +1,7 @@
 package io.keypulse.api;
 
+import io.keypulse.json.ExactJson;
+import io.keypulse.json.JsonNumber;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
@@ -18,15 +20,23 @@ public final class JsonBodies {
   private JsonBodies() {}
 
   public static JsonObject object(RoutingContext ctx) {
-    return parse(ctx, false);
+    return parse(ctx, false, false);
   }
 
   /** For endpoints whose body is all optional: an empty body reads as {}. */
   public static JsonObject optionalObject(RoutingContext ctx) {
-    return parse(ctx, true);
+    return parse(ctx, true, false);
   }
 
-  private static JsonObject parse(RoutingContext ctx, boolean emptyAllowed) {
+  /**
+   * For ingest: numbers keep the text the partner wrote ({@link ExactJson}), as the details are
+   * stored and served with it.
+   */
+  public static JsonObject exactObject(RoutingContext ctx) {
+    return parse(ctx, false, true);
+  }
+
+  private static JsonObject parse(RoutingContext ctx, boolean emptyAllowed, boolean exact) {
     Buffer body = ctx.body().buffer();
     if (emptyAllowed && (body == null || body.length() == 0)) {
       return new JsonObject();
@@ -40,7 +50,7 @@ public final class JsonBodies {
     }
     Object value;
     try {
-      value = Json.decodeValue(body);
+      value = exact ? ExactJson.decode(body) : Json.decodeValue(body);
     } catch (DecodeException e) {
       throw HttpProblem.badRequest("malformed JSON body");
     }
@@ -82,7 +92,8 @@ public final class JsonBodies {
       }
     } else if (value instanceof String s && !Text.storable(s)) {
       return path + " contains a NUL character or invalid Unicode (a lone surrogate)";
-    } else if ((value instanceof Double d && !Double.isFinite(d)) || (value instanceof Float f && !Float.isFinite(f))) {
+    } else if (value instanceof Number n && (n instanceof Double || n instanceof Float || n instanceof JsonNumber)
+        && !Double.isFinite(n.doubleValue())) {
       return path + " is a number out of range";
     }
     return null;

@@ -1,5 +1,6 @@
 package io.keypulse.bus;
 
+import io.keypulse.json.ExactJson;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.EventBus;
@@ -45,10 +46,11 @@ public final class Codecs {
       buffer.appendInt(json.length()).appendBuffer(json);
     }
 
+    /** Numbers in details keep their spelling on other nodes' feeds too. */
     @Override
     public JsonObject decodeFromWire(int pos, Buffer buffer) {
       int length = buffer.getInt(pos);
-      return new JsonObject(buffer.getBuffer(pos + 4, pos + 4 + length));
+      return (JsonObject) ExactJson.decode(buffer.getBuffer(pos + 4, pos + 4 + length));
     }
 
     @Override

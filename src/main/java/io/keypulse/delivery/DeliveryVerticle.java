@@ -57,7 +57,7 @@ public final class DeliveryVerticle extends VerticleBase {
   /** Every delivery claimed and not yet recorded, by id: what the lease renewal covers. */
   private final Map<Long, Delivery> held = new HashMap<>();
   private final List<Outbox.Outcome> unrecorded = new ArrayList<>();
-  /** Endpoints whose last attempt from this node failed. */
+  /** Webhook URLs whose last attempt from this node failed. */
   private final Set<String> failing = new HashSet<>();
   private final AtomicLong depth = new AtomicLong();
   private final AtomicLong oldestSeconds = new AtomicLong();
@@ -225,7 +225,7 @@ public final class DeliveryVerticle extends VerticleBase {
       sending--;
       Outbox.Outcome outcome = done.result();
       unrecorded.add(outcome);
-      noteHealth(d.endpoint(), "delivered".equals(outcome.status()));
+      noteHealth(d.url(), "delivered".equals(outcome.status()));
       if ("pending".equals(outcome.status())) {
         // Look again when it falls due rather than at the next poll, so retries keep their spacing.
         vertx.setTimer(Math.max(1, Duration.between(Instant.now(), outcome.next()).toMillis() + 1), id -> poke());
@@ -237,16 +237,18 @@ public final class DeliveryVerticle extends VerticleBase {
   }
 
   /**
-   * An endpoint that answers again after failing gets its backlog now, not at each delivery's next
-   * backoff step: after an outage, recovery takes as long as the first success, not the longest wait.
+   * A URL that answers again after failing gets its backlog now, not at each delivery's next backoff
+   * step: after an outage, recovery takes as long as the first success, not the longest wait. Per
+   * URL, not per scheme://host:port: another path on the same host answering says nothing about
+   * this one (a /fail beside a healthy /ok had its retries fired early).
    */
-  private void noteHealth(String endpoint, boolean delivered) {
+  private void noteHealth(String url, boolean delivered) {
     if (!delivered) {
-      failing.add(endpoint);
-    } else if (failing.remove(endpoint)) {
-      outbox.expedite(endpoint).onSuccess(n -> {
+      failing.add(url);
+    } else if (failing.remove(url)) {
+      outbox.expedite(url).onSuccess(n -> {
         if (n > 0) {
-          log.info("{} answers again: {} deliveries waiting for a retry are due now", endpoint, n);
+          log.info("{} answers again: {} deliveries waiting for a retry are due now", url, n);
           poke();
         }
       });

@@ -49,7 +49,8 @@ final class Outbox {
       + "WHERE status = 'pending' AND claimed_by IS NOT NULL AND claim_until < now()";
   /** How far down the due queue one claim looks for endpoints with room. */
   private static final int CANDIDATES = 2000;
-  private static final String EVENTS = "SELECT id, event_type, key_id, occurred_at, details FROM events WHERE id = ANY($1)";
+  private static final String EVENTS = "SELECT id, event_type, key_id, occurred_at, details::text AS details "
+      + "FROM events WHERE id = ANY($1)";
   private static final String ALERTS = "SELECT id, key_id, rule, kind, severity, description, evidence, triggered_at, "
       + "created_at FROM alerts WHERE id = ANY($1)";
   /** A batch of finished attempts: their log rows, and each delivery's new state, claim released. */
@@ -70,9 +71,9 @@ final class Outbox {
       + "next_attempt_at = now() + make_interval(secs => $3) WHERE id = ANY($1) AND claimed_by = $2";
   private static final String RENEW = "UPDATE deliveries SET claim_until = now() + make_interval(secs => $3) "
       + "WHERE id = ANY($1) AND claimed_by = $2";
-  /** An endpoint's deliveries waiting out a backoff step, due now (it has answered again). */
+  /** A URL's deliveries waiting out a backoff step, due now (it has answered again). */
   private static final String EXPEDITE = "UPDATE deliveries SET next_attempt_at = now() "
-      + "WHERE endpoint = $1 AND status = 'pending' AND claimed_by IS NULL AND next_attempt_at > now()";
+      + "WHERE url = $1 AND status = 'pending' AND claimed_by IS NULL AND next_attempt_at > now()";
   private static final String DEPTH = "SELECT count(*) AS depth, coalesce(extract(epoch FROM now() - min(created_at)), 0) "
       + "AS oldest FROM deliveries WHERE status = 'pending'";
 
@@ -186,8 +187,8 @@ final class Outbox {
         .mapEmpty();
   }
 
-  Future<Integer> expedite(String endpoint) {
-    return pool.preparedQuery(EXPEDITE).execute(Tuple.of(endpoint)).map(rows -> rows.rowCount());
+  Future<Integer> expedite(String url) {
+    return pool.preparedQuery(EXPEDITE).execute(Tuple.of(url)).map(rows -> rows.rowCount());
   }
 
   Future<JsonObject> depth() {

@@ -1,6 +1,7 @@
 package io.keypulse.delivery;
 
 import io.keypulse.api.Times;
+import io.keypulse.json.ExactJson;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
 import java.time.Instant;
@@ -22,14 +23,15 @@ public final class Payloads {
 
   private Payloads() {}
 
+  /** The event's details (read as text, so numbers keep the partner's spelling) are its metadata. */
   static String ruleMatch(Row event, long ruleId) {
-    Object details = event.getValue("details");
+    String details = event.getString("details");
     return WebhookJson.encode(new JsonObject()
         .put("event_id", event.getLong("id"))
         .put("event_type", event.getString("event_type"))
         .put("key_id", event.getString("key_id"))
         .put("timestamp", Times.iso(event.getOffsetDateTime("occurred_at").toInstant()))
-        .put("metadata", details instanceof JsonObject ? details : new JsonObject())
+        .put("metadata", details == null ? new JsonObject() : ExactJson.object(details))
         .put("rule_id", ruleId));
   }
 

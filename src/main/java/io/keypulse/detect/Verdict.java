@@ -2,6 +2,7 @@ package io.keypulse.detect;
 
 import io.keypulse.bus.EventFacts;
 import io.keypulse.bus.ProvisionVerdict;
+import io.keypulse.bus.StoredEvent;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,6 +41,8 @@ record Verdict(Long eventId, String partnerId, String keyId, double score, Strin
       }
       score = Math.max(score, f.score());
     }
+    // Rounded before the severity is derived from it: a partner reading 0.9 sees critical.
+    score = StoredEvent.score(score);
     if (score < floor && alerts.isEmpty() && repeats.isEmpty() && muted.isEmpty() && outcome.escalations().isEmpty()) {
       return null;
     }

@@ -9,6 +9,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The statements a shard's verdict batch commits with, and their parameters: scores (and derived
@@ -61,6 +62,16 @@ final class VerdictSql {
       UPDATE alerts SET repeat_count = repeat_count + 1, last_repeat_at = greatest(last_repeat_at, $4)
       WHERE id = (SELECT id FROM alerts WHERE partner_id = $1 AND key_id = $2 AND rule = $3 ORDER BY id DESC LIMIT 1)
       """;
+  /**
+   * A repeat of a partner-level finding counts on the partner's latest alert of that rule: the alert
+   * carries the key whose event first tripped it, and the repeats come from other keys' events.
+   */
+  static final String PARTNER_REPEAT = """
+      UPDATE alerts SET repeat_count = repeat_count + 1, last_repeat_at = greatest(last_repeat_at, $3)
+      WHERE id = (SELECT id FROM alerts WHERE partner_id = $1 AND rule = $2 ORDER BY id DESC LIMIT 1)
+      """;
+  /** Rules judged per partner, not per key. */
+  private static final Set<String> PARTNER_RULES = Set.of(ProvisioningSpike.RULE);
   static final String ROTATION_ALERTED = """
       UPDATE keys SET rotation_alerted_at = greatest(rotation_alerted_at, v.at)
       FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(p, k, at)
@@ -131,11 +142,27 @@ final class VerdictSql {
         ev.toArray(Long[]::new), t.toArray(OffsetDateTime[]::new));
   }
 
+  /** Parameters of REPEAT: the repeats of key-level rules. */
   static List<Tuple> repeats(List<Verdict> batch) {
     List<Tuple> out = new ArrayList<>();
     for (Verdict v : batch) {
       for (Finding f : v.repeats()) {
-        out.add(Tuple.of(v.partnerId(), v.keyId(), f.rule(), v.triggeredAt().atOffset(ZoneOffset.UTC)));
+        if (!PARTNER_RULES.contains(f.rule())) {
+          out.add(Tuple.of(v.partnerId(), v.keyId(), f.rule(), v.triggeredAt().atOffset(ZoneOffset.UTC)));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Parameters of PARTNER_REPEAT: the repeats of partner-level rules. */
+  static List<Tuple> partnerRepeats(List<Verdict> batch) {
+    List<Tuple> out = new ArrayList<>();
+    for (Verdict v : batch) {
+      for (Finding f : v.repeats()) {
+        if (PARTNER_RULES.contains(f.rule())) {
+          out.add(Tuple.of(v.partnerId(), f.rule(), v.triggeredAt().atOffset(ZoneOffset.UTC)));
+        }
       }
     }
     return out;

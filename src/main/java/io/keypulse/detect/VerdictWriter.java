@@ -140,6 +140,10 @@ final class VerdictWriter {
     if (!repeats.isEmpty()) {
       steps.add(conn.preparedQuery(VerdictSql.REPEAT).executeBatch(repeats));
     }
+    List<Tuple> partnerRepeats = VerdictSql.partnerRepeats(batch.verdicts());
+    if (!partnerRepeats.isEmpty()) {
+      steps.add(conn.preparedQuery(VerdictSql.PARTNER_REPEAT).executeBatch(partnerRepeats));
+    }
     Tuple rotations = VerdictSql.rotations(batch.verdicts());
     if (rotations != null) {
       steps.add(conn.preparedQuery(VerdictSql.ROTATION_ALERTED).execute(rotations));

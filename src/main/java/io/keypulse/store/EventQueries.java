@@ -4,6 +4,7 @@ import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.StoredEvent;
 import io.keypulse.db.NewestFirst;
 import io.keypulse.db.Page;
+import io.keypulse.json.ExactJson;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -15,7 +16,7 @@ import java.util.List;
 /** Reads of the events table: newest first, always scoped to one partner, cursor on id. */
 public final class EventQueries {
   static final String COLUMNS = "id, partner_id, key_id, event_type, canonical_type, severity, severity_derived, "
-      + "score, source_ip, actor, details, occurred_at, created_at";
+      + "score, source_ip, actor, details::text AS details, occurred_at, created_at";
 
   private static final String AFTER =
       "SELECT " + COLUMNS + " FROM events WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3";
@@ -54,11 +55,13 @@ public final class EventQueries {
 
   public static StoredEvent event(Row row) {
     Float score = row.getFloat("score");
+    // As text: the driver would parse the json column through Double, and 1e3 would come back as 1000.0.
+    String details = row.getString("details");
     NewEvent event = new NewEvent(row.getString("partner_id"), row.getString("key_id"), row.getString("event_type"),
         row.getString("canonical_type"), row.getString("severity"), row.getBoolean("severity_derived"),
         row.getString("source_ip"),
-        row.getString("actor"), row.getJsonObject("details"), null);
-    return new StoredEvent(row.getLong("id"), event, score == null ? null : score.doubleValue(),
+        row.getString("actor"), details == null ? null : ExactJson.object(details), null);
+    return new StoredEvent(row.getLong("id"), event, score == null ? null : StoredEvent.score(score),
         row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant(), 0, 0);
   }
 }

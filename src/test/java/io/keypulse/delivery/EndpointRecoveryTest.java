@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Receiver;
+import io.keypulse.testing.Sleep;
 import io.keypulse.testing.WebhookNodeTest;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
@@ -38,6 +39,31 @@ class EndpointRecoveryTest extends WebhookNodeTest {
     assertThat(early).as("the third attempt came with the recovery, not 30 s later").hasSize(3);
     assertThat(early.get(2).arrivedMillis() - late.arrivedMillis()).isLessThan(3000);
     assertThat(early.get(2).header("X-KeyPulse-Delivery")).isEqualTo(early.get(0).header("X-KeyPulse-Delivery"));
+  }
+
+  @Test
+  @DisplayName("another URL on the same host succeeding does not shorten a failing URL's schedule")
+  void recoveryIsPerUrl() {
+    Partner p = api.register("Two Paths One Host");
+    receiver.always("/down", 500);
+    for (String path : List.of("/down", "/up")) {
+      assertThat(api.post("/api/v1/rules", new JsonObject().put("name", path).put("event_type_match", "*")
+          .put("webhook_url", receiver.url(path)).put("severity", "warning"), key(p.apiKey())).status())
+          .isEqualTo(201);
+    }
+    ingest(p, "first");
+    List<Receiver.Hit> failed = receiver.await("/down", h -> keyOf(h).equals("first"), 2, 10_000);
+    assertThat(failed).as("two failed attempts, the next one 30 s away").hasSize(2);
+    assertThat(failed.get(1).arrivedMillis() - failed.get(0).arrivedMillis()).isGreaterThanOrEqualTo(450);
+
+    // /up keeps answering 200 while /down keeps failing: on one host:port, but not the same endpoint.
+    for (int i = 0; i < 12; i++) {
+      ingest(p, "more-" + i);
+      Sleep.millis(300);
+    }
+    assertThat(receiver.await("/up", h -> keyOf(h).startsWith("more-"), 12, 5000)).hasSize(12);
+    assertThat(receiver.hits("/down").stream().filter(h -> keyOf(h).equals("first")))
+        .as("the third attempt waits its 30 s").hasSize(2);
   }
 
   private void ingest(Partner p, String keyId) {
