@@ -1,6 +1,5 @@
 package io.keypulse.delivery;
 
-import io.keypulse.json.JsonNumber;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.math.BigDecimal;
@@ -17,11 +16,11 @@ import java.util.Map;
  * requires escaped (and lone surrogates, as JSON.stringify does), and object members in the order
  * a JavaScript object keeps them: array-index keys ("0", "17") first in numeric order, then the rest
  * as given. So a receiver that verifies the signature over its re-serialised parsed body (the first
- * product document's Node snippet) computes the same bytes. Two exceptions, both in a partner's
- * own event data: its numbers are written as the partner spelled them ({@link JsonNumber}: 1e3
- * stays 1e3, so the partner's own signatures over its data hold), and integers beyond 2^53 are
- * written exactly (wei amounts must not be rounded), which JavaScript cannot hold. Receivers that
- * may see such numbers must verify the raw body.
+ * product document's Node snippet) computes the same bytes (SPEC §6). So a partner's numbers in
+ * {@code metadata} are spelled as JavaScript writes them (1e3 as 1000, 1.50 as 1.5), unlike the API
+ * and the live feed, which give them back as the partner sent them. One exception: integers beyond
+ * 2^53 are written exactly (wei amounts must not be rounded), which JavaScript cannot hold; receivers
+ * that may see such numbers must verify the raw body.
  */
 public final class WebhookJson {
   private WebhookJson() {}
@@ -101,10 +100,6 @@ public final class WebhookJson {
   }
 
   static String number(Number n) {
-    if (n instanceof JsonNumber partners) {
-      // A partner's own number (in details) goes back as the partner wrote it.
-      return partners.toString();
-    }
     if (n instanceof Integer || n instanceof Long || n instanceof Short || n instanceof Byte || n instanceof BigInteger) {
       return n.toString();
     }

@@ -59,10 +59,7 @@ class WebhookDeliveryTest extends WebhookNodeTest {
           .put("max_safe", 9007199254740991L).put("negative", -42).put("ratio", 0.1).put("tiny", 1.5e-7)
           .put("float", 12345.678).put("whole_float", 3.0).put("1", "an index key").put("🔑", "emoji key")
           .put("nested", new JsonObject().put("b", new JsonArray().add(1).add(2.5).add(true).addNull()).put("a", ""));
-      // Sent as a JavaScript client writes it (3, 1.5e-7): details come back as sent, so a re-serialising
-      // receiver matches when the partner's numbers are spelled the JavaScript way (ExactNumbersTest has the rest).
-      assertThat(api.post("/api/v1/events/ingest", "{\"event_type\":\"key_rotated\",\"key_id\":\"ünïcode-key\","
-          + "\"data\":" + WebhookJson.encode(metadata) + "}", key(p.apiKey())).status()).isEqualTo(202);
+      ingest(p, new JsonObject().put("event_type", "key_rotated").put("key_id", "ünïcode-key").put("data", metadata));
       ingest(p, new JsonObject().put("event_type", "policy_violation").put("key_id", "wallet"));
       ingest(p, new JsonObject().put("event_type", "signing_operation").put("key_id", "capped"));
       ingest(p, new JsonObject().put("event_type", "key_created").put("key_id", "forgotten")
