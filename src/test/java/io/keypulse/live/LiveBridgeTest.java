@@ -162,6 +162,16 @@ class LiveBridgeTest extends NodeTest {
     assertThat(noSession.status()).as(noSession.toString()).isEqualTo(404);
   }
 
+  @Test
+  @DisplayName("the iframe transports' page loads SockJS from this node, not from a CDN a partner's network may block")
+  void iframePage() {
+    Reply page = api.get("/eventbus/iframe.html");
+    assertThat(page.status()).isEqualTo(200);
+    String script = page.raw().replaceAll("(?s).*<script src=\"([^\"]+)\".*", "$1");
+    assertThat(script).startsWith("/webjars/sockjs-client/");
+    assertThat(api.get(script).status()).as(script).isEqualTo(200);
+  }
+
   private Reply send(String path, String contentType, String body) {
     return api.send("POST", path, contentType, body.getBytes(StandardCharsets.UTF_8));
   }
