@@ -12,6 +12,7 @@ import io.keypulse.detect.AlertQueries;
 import io.keypulse.detect.DetectorReport;
 import io.keypulse.detect.PartnerSettingsStore;
 import io.keypulse.detect.Policy;
+import io.keypulse.live.BridgeSends;
 import io.keypulse.live.Dashboard;
 import io.keypulse.live.LiveBridge;
 import io.keypulse.live.LiveStreams;
@@ -89,10 +90,6 @@ public final class ApiVerticle extends VerticleBase {
     Failures failures = new Failures(setup.metrics());
 
     Router router = Router.router(vertx);
-    // Ahead of the pause below: SockJS reads its own request bodies.
-    LiveBridge bridge = new LiveBridge(vertx, sessions, session -> auth.admitBridge(vertx, session),
-        setup.liveQuota());
-    router.route("/eventbus/*").subRouter(bridge.router());
     // A body is read only once its caller is known and allowed (BodyReader, after authentication):
     // until then the request is paused, so a stranger's upload costs no memory.
     router.route().handler(ctx -> {
@@ -101,6 +98,14 @@ public final class ApiVerticle extends VerticleBase {
       }
       ctx.next();
     });
+    LiveBridge bridge = new LiveBridge(vertx, sessions, session -> auth.admitBridge(vertx, session),
+        setup.liveQuota());
+    // SockJS needs its fallbacks' send bodies read for it. They carry the token in the frames
+    // inside (each frame then meets admitBridge), so they are read small and bounded, as a registration's.
+    router.postWithRegex(BridgeSends.PATH).handler(new BodyReader(guard, BridgeSends.MAX_BYTES))
+        .handler(BridgeSends::check);
+    router.routeWithRegex(BridgeSends.POLLS).handler(BridgeSends::lastOnConnection);
+    router.route("/eventbus/*").subRouter(bridge.router());
     Handler<RoutingContext> key = auth.required();
     router.post("/api/v1/partners/register").handler(registrationLimit)
         .handler(new BodyReader(guard, config.http().registerBodyLimitBytes())).handler(self::register);

@@ -13,6 +13,9 @@ public final class Dashboard {
   private static final String CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
       + "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+  /** The SockJS client the page (and the bridge's iframe transports) load, from its WebJar. */
+  static final String SOCKJS_SCRIPT = "/webjars/sockjs-client/1.6.1/dist/sockjs.min.js";
+
   private Dashboard() {}
 
   public static void mount(Router router) {

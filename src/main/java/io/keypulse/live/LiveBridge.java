@@ -53,8 +53,10 @@ public final class LiveBridge {
   public Router router() {
     SockJSBridgeOptions options = new SockJSBridgeOptions()
         .addOutboundPermitted(new PermittedOptions().setAddressRegex(Addresses.LIVE_PATTERN));
-    return SockJSHandler.create(vertx, new SockJSHandlerOptions().setRegisterWriteHandler(false))
-        .bridge(options, this::handle);
+    // The iframe transports' page loads SockJS from this node's WebJar, not from Vert.x's default CDN.
+    SockJSHandlerOptions sockJs = new SockJSHandlerOptions().setRegisterWriteHandler(false)
+        .setLibraryURL(Dashboard.SOCKJS_SCRIPT);
+    return SockJSHandler.create(vertx, sockJs).bridge(options, this::handle);
   }
 
   private void handle(BridgeEvent event) {
