@@ -29,7 +29,8 @@ final class Escalations {
       UPDATE alerts SET escalated_from = severity, severity = $2, description = $3, evidence = $4,
              repeat_count = repeat_count + 1, last_repeat_at = greatest(last_repeat_at, $5), escalated_at = $5
       WHERE id = $1
-      RETURNING id, partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at, created_at
+      RETURNING id, partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at, created_at,
+        escalated_from, repeat_count
       """;
   private static final String SEND = """
       INSERT INTO deliveries (partner_id, alert_id, event_id, event, url, payload)

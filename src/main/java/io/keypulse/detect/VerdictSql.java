@@ -47,7 +47,8 @@ final class VerdictSql {
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
                     $9::timestamptz[]) AS a(p, k, r, kind, s, d, e, ev, t)
         ON CONFLICT (event_id, rule) WHERE event_id IS NOT NULL DO NOTHING
-        RETURNING id, partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at, created_at
+        RETURNING id, partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at, created_at,
+          escalated_from, repeat_count
       ),
       outbox AS (
         INSERT INTO deliveries (partner_id, alert_id, event_id, event, url)
@@ -203,6 +204,6 @@ final class VerdictSql {
     return new AlertRaised(r.getLong("id"), r.getString("partner_id"), r.getString("key_id"), r.getString("rule"),
         r.getString("kind"), r.getString("severity"), r.getString("description"), r.getJsonObject("evidence"),
         r.getLong("event_id"), r.getOffsetDateTime("triggered_at").toInstant(),
-        r.getOffsetDateTime("created_at").toInstant());
+        r.getOffsetDateTime("created_at").toInstant(), r.getString("escalated_from"), r.getInteger("repeat_count"));
   }
 }
