@@ -78,7 +78,7 @@ public final class ApiVerticle extends VerticleBase {
     WebhookTargets webhookTargets = new WebhookTargets(vertx, config.webhook().allowedCidrs(), 0);
     PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), webhookTargets);
     WebhookRoutes webhooks = new WebhookRoutes(new RuleStore(pool), new DeliveryLog(pool), partners, webhookTargets,
-        setup.credentials(), config.webhook().maxActiveRules(), config.webhook().timeoutMs() + 2000L, setup.clock());
+        setup.credentials(), config.webhook(), setup.clock());
     ClientLimit registrationLimit = new ClientLimit(setup.limiter(), "register", config.rateLimit().registerPerMin(), config.rateLimit().refusalDelayMs(),
         "too many registrations from this address; retry later");
     ConnectionGuard guard = setup.connections();

@@ -75,7 +75,7 @@ public record Config(
   public record Webhook(List<String> allowedCidrs, int timeoutMs, List<Long> retryDelaysMs, int jitterPct,
                         int perEndpointConcurrency, int maxInFlight, int maxHeld, int pollMs, int claimIntervalMs,
                         int leaseSeconds,
-                        int maxActiveRules, int resolveCacheSeconds) {}
+                        int maxActiveRules, int resolveCacheSeconds, int secretOverlapSeconds) {}
 
   /**
    * The live feed. An empty jwtSecret means: generate one into data_dir (set it on every node of a
