@@ -7,15 +7,18 @@ import io.keypulse.partner.SecretBox;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
 import io.keypulse.testing.NodeReceiver;
+import io.keypulse.testing.ReadmeJava;
 import io.keypulse.testing.Receiver;
 import io.keypulse.testing.Sleep;
 import io.keypulse.testing.TestNode;
 import io.keypulse.testing.WebhookNodeTest;
 import io.vertx.core.json.JsonObject;
+import java.lang.reflect.Method;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.time.Instant;
@@ -154,6 +157,39 @@ class StandardWebhooksTest extends WebhookNodeTest {
       JsonObject report = node.await(r -> "/legacy".equals(r.getString("path")), 1, 5000).get(0);
       assertThat(report.getJsonArray("verdicts").getList()).containsExactly((Object) null);
     }
+  }
+
+  @Test
+  @DisplayName("the README's Java receiver accepts a delivery, with either secret during the overlap, and refuses replays")
+  void readmeJavaReceiver() throws Exception {
+    Class<?> example = ReadmeJava.load("StandardWebhook");
+    Method signingKey = example.getDeclaredMethod("signingKey", String.class);
+    Method verify = example.getDeclaredMethod("verify", byte[].class, String.class, String.class, String.class,
+        byte[].class);
+    signingKey.setAccessible(true);
+    verify.setAccessible(true);
+    Partner p = api.register("Standard Readme");
+    String fresh = api.post("/api/v1/partners/webhook-secret/rotate", null, key(p.apiKey())).json()
+        .getString("webhook_secret");
+    assertThat(testSend(p, receiver.url("/readme-java"))).isEqualTo("delivered");
+    Receiver.Hit hit = receiver.await("/readme-java", h -> true, 1, 5000).get(0);
+    byte[] freshKey = (byte[]) signingKey.invoke(null, fresh);
+    byte[] oldKey = (byte[]) signingKey.invoke(null, p.webhookSecret());
+    String id = hit.header("webhook-id");
+    String timestamp = hit.header("webhook-timestamp");
+    String signature = hit.header("webhook-signature");
+
+    assertThat(verify.invoke(null, freshKey, id, timestamp, signature, hit.body())).isEqualTo(true);
+    assertThat(verify.invoke(null, oldKey, id, timestamp, signature, hit.body())).as("the replaced secret, in the overlap")
+        .isEqualTo(true);
+    assertThat(verify.invoke(null, freshKey, id, timestamp, signature, "{}".getBytes(StandardCharsets.UTF_8)))
+        .as("another body").isEqualTo(false);
+    assertThat(verify.invoke(null, freshKey, id, Long.toString(Long.parseLong(timestamp) + 1), signature, hit.body()))
+        .as("timestamp changed").isEqualTo(false);
+    long tenMinutesAgo = Instant.now().getEpochSecond() - 600;
+    assertThat(verify.invoke(null, freshKey, id, Long.toString(tenMinutesAgo),
+        Signer.standard(List.of(fresh), id, tenMinutesAgo, hit.body()), hit.body()))
+        .as("signed right, but 10 minutes old: a replay").isEqualTo(false);
   }
 
   private String testSend(Partner p, String url) {
