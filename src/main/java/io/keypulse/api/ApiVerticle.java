@@ -90,6 +90,7 @@ public final class ApiVerticle extends VerticleBase {
     Failures failures = new Failures(setup.metrics());
 
     Router router = Router.router(vertx);
+    router.route().handler(new RequestTrail());
     // A body is read only once its caller is known and allowed (BodyReader, after authentication):
     // until then the request is paused, so a stranger's upload costs no memory.
     router.route().handler(ctx -> {
@@ -151,7 +152,7 @@ public final class ApiVerticle extends VerticleBase {
     router.route("/admin/*").subRouter(admin.router(vertx));
     Dashboard.mount(router);
     OpsRoutes.mount(router, vertx, pool, setup.hazelcast(), setup.readiness(), setup.metrics());
-    router.route().failureHandler(failures::handle);
+    router.route().failureHandler(RequestTrail.around(failures::handle));
     // No route, so no key was checked: the answer carries the client's anonymous budget.
     router.errorHandler(404, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)))
         .errorHandler(405, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)));

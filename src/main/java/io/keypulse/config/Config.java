@@ -18,7 +18,8 @@ public record Config(
     Secrets secrets,
     Cluster cluster,
     Webhook webhook,
-    Live live) {
+    Live live,
+    Logging logging) {
 
   /**
    * Connection and request bounds: a client that opens connections and sends nothing, or sends
@@ -83,4 +84,11 @@ public record Config(
    */
   public record Live(String jwtSecret, int tokenTtlSeconds, int heartbeatSeconds, int streamBufferBytes,
                      int replayPageSize, int seamBufferEvents, int maxStreamsPerPartner) {}
+
+  /** format: "plain" or "json"; level: of KeyPulse's own loggers (DEBUG traces each request's stages). */
+  public record Logging(String format, String level) {
+    public boolean json() {
+      return "json".equals(format);
+    }
+  }
 }
