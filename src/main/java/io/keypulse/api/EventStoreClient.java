@@ -3,6 +3,7 @@ package io.keypulse.api;
 import io.keypulse.bus.Addresses;
 import io.keypulse.bus.Append;
 import io.keypulse.bus.Appended;
+import io.keypulse.bus.IdempotencyClaim;
 import io.keypulse.bus.NewEvent;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -19,8 +20,9 @@ final class EventStoreClient {
     this.options = new DeliveryOptions().setLocalOnly(true).setSendTimeout(timeoutSeconds * 1000L);
   }
 
-  Future<Appended> append(List<NewEvent> events, boolean awaitDetection) {
-    return vertx.eventBus().<Appended>request(Addresses.STORE_APPEND, new Append(events, awaitDetection), options)
+  /** @param claim the request's Idempotency-Key, to commit with its events (null: none) */
+  Future<Appended> append(List<NewEvent> events, boolean awaitDetection, IdempotencyClaim claim) {
+    return vertx.eventBus().<Appended>request(Addresses.STORE_APPEND, new Append(events, awaitDetection, claim), options)
         .map(reply -> reply.body());
   }
 }
