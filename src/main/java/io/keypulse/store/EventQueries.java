@@ -59,7 +59,7 @@ public final class EventQueries {
 
   public Future<Recalled> recall(String partnerId, long[] ids) {
     Long[] boxed = java.util.Arrays.stream(ids).boxed().toArray(Long[]::new);
-    return pool.preparedQuery(RECALL).execute(Tuple.of(partnerId, boxed)).map(rows -> {
+    return pool.preparedQuery(RECALL).execute(Tuple.of(partnerId).addArrayOfLong(boxed)).map(rows -> {
       List<StoredEvent> events = new ArrayList<>(rows.size());
       List<Integer> alerts = new ArrayList<>(rows.size());
       for (Row row : rows) {
