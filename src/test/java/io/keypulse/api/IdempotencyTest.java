@@ -202,9 +202,13 @@ class IdempotencyTest extends NodeTest {
     Reply mine = api.post("/api/v1/events/ingest", body, "X-API-Key", partner.apiKey(), "Idempotency-Key", key);
     Reply theirs = api.post("/api/v1/events/ingest", body, "X-API-Key", other.apiKey(), "Idempotency-Key", key);
 
+    Reply mineAgain = api.post("/api/v1/events/ingest", body, "X-API-Key", partner.apiKey(), "Idempotency-Key", key);
+
     assertThat(theirs.status()).isEqualTo(202);
     assertThat(theirs.header("Idempotent-Replayed")).isNull();
     assertThat(theirs.raw()).isNotEqualTo(mine.raw());
+    assertThat(mineAgain.header("Idempotent-Replayed")).as("the first partner's key still replays").isEqualTo("true");
+    assertThat(mineAgain.raw()).isEqualTo(mine.raw());
     assertThat(db.count("SELECT count(*) FROM events WHERE key_id = ?", id)).isEqualTo(2);
   }
 
