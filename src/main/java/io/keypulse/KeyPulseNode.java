@@ -56,6 +56,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -152,7 +153,7 @@ public final class KeyPulseNode implements AutoCloseable {
     ApiSetup api = new ApiSetup(config, pg, port, metrics, secrets, adminToken, credentials,
         new RateLimiter(hazelcast, clock), hazelcast, readiness, clock, detectors, detect.stats(), sessions,
         LiveStreams.openGauge(metrics), new LiveQuota(config.live().maxStreamsPerPartner()),
-        new ConnectionGuard(config.http()));
+        new ConnectionGuard(config.http()), ConcurrentHashMap.newKeySet());
 
     // Deployed in dependency order; close() undeploys in reverse (HTTP first, the store last).
     List<String> deployments = new ArrayList<>();

@@ -60,25 +60,26 @@ public final class ApiVerticle extends VerticleBase {
     Authenticator auth = new Authenticator(setup.credentials(), setup.limiter(), config.rateLimit(),
         Counter.builder("keypulse.ratelimit.rejected").description("Requests refused with 429")
             .register(setup.metrics()), anonymous);
-    IngestRoutes ingest = new IngestRoutes(new EventStoreClient(vertx, config.store().appendTimeoutSeconds()),
-        setup.metrics());
+    Idempotency idempotency = new Idempotency(pool, setup.secrets(), setup.keysInFlight());
+    EventQueries events = new EventQueries(pool);
+    IngestRoutes ingest = new IngestRoutes(new EventStoreClient(vertx, config.store().appendTimeoutSeconds()), events,
+        idempotency, setup.metrics());
     KeyQueries keys = new KeyQueries(pool);
     PartnerSettingsStore settings = new PartnerSettingsStore(pool, Policy.defaults(config.detect()));
-    EventQueries events = new EventQueries(pool);
     AlertQueries alerts = new AlertQueries(pool);
     QueryRoutes queries = new QueryRoutes(events, keys, new StatsQueries(pool), settings, new KeyActivity(pool),
         setup.clock(), config.ingest().maxKeyIdLength());
     DetectionRoutes detection = new DetectionRoutes(settings, alerts, keys, setup.detectors(),
-        config.ingest().maxKeyIdLength());
-    ExemptionRoutes exemptions = new ExemptionRoutes(settings, config.ingest(), setup.clock());
+        config.ingest().maxKeyIdLength(), idempotency);
+    ExemptionRoutes exemptions = new ExemptionRoutes(settings, config.ingest(), setup.clock(), idempotency);
     DetectorRoutes detectors = new DetectorRoutes(new DetectorReport(pool, settings));
     Sessions sessions = setup.sessions();
     LiveStreams streams = new LiveStreams(config.live(), events, alerts, setup.liveStreams(), setup.liveQuota(),
         config.rateLimit().refusalDelayMs(), setup.metrics());
     WebhookTargets webhookTargets = new WebhookTargets(vertx, config.webhook().allowedCidrs(), 0);
-    PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), webhookTargets);
+    PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), webhookTargets, idempotency);
     WebhookRoutes webhooks = new WebhookRoutes(new RuleStore(pool), new DeliveryLog(pool), partners, webhookTargets,
-        setup.credentials(), config.webhook(), setup.clock());
+        setup.credentials(), config.webhook(), setup.clock(), idempotency);
     ClientLimit registrationLimit = new ClientLimit(setup.limiter(), "register", config.rateLimit().registerPerMin(), config.rateLimit().refusalDelayMs(),
         "too many registrations from this address; retry later");
     ConnectionGuard guard = setup.connections();
@@ -109,16 +110,21 @@ public final class ApiVerticle extends VerticleBase {
     router.route("/eventbus/*").subRouter(bridge.router());
     Handler<RoutingContext> key = auth.required();
     router.post("/api/v1/partners/register").handler(registrationLimit)
-        .handler(new BodyReader(guard, config.http().registerBodyLimitBytes())).handler(self::register);
-    router.post("/api/v1/api-keys").handler(key).handler(body).handler(self::createKey);
+        .handler(new BodyReader(guard, config.http().registerBodyLimitBytes())).handler(idempotency)
+        .handler(self::register);
+    router.post("/api/v1/api-keys").handler(key).handler(body).handler(idempotency).handler(self::createKey);
     router.get("/api/v1/api-keys").handler(key).handler(self::listKeys);
     router.delete("/api/v1/api-keys/:id").handler(key).handler(self::revokeKey);
-    router.post("/api/v1/events/ingest").handler(key).handler(body).handler(ingest.handler(new PartnerDialect(fields,
-        config.ingest().maxBatch()), "partner"));
-    router.post("/api/events").handler(key).handler(body)
-        .handler(ingest.handler(ReferenceDialect.single(fields), "reference"));
-    router.post("/api/events/batch").handler(key).handler(body)
-        .handler(ingest.handler(ReferenceDialect.batch(fields, config.ingest().maxBatch()), "reference"));
+    // Idempotency-Key is looked up after authentication, the rate limit and the body read (admission order).
+    Dialect partnerDialect = new PartnerDialect(fields, config.ingest().maxBatch());
+    Dialect single = ReferenceDialect.single(fields);
+    Dialect batch = ReferenceDialect.batch(fields, config.ingest().maxBatch());
+    router.post("/api/v1/events/ingest").handler(key).handler(body).handler(ingest.idempotency(partnerDialect))
+        .handler(ingest.handler(partnerDialect, "partner"));
+    router.post("/api/events").handler(key).handler(body).handler(ingest.idempotency(single))
+        .handler(ingest.handler(single, "reference"));
+    router.post("/api/events/batch").handler(key).handler(body).handler(ingest.idempotency(batch))
+        .handler(ingest.handler(batch, "reference"));
     router.get("/api/events").handler(key).handler(queries::events);
     router.post("/api/v1/auth/token").handler(key).handler(body)
         .handler(ctx -> ctx.json(sessions.grant(Caller.of(ctx).partnerId(), Caller.of(ctx).apiKeyId())));
@@ -132,15 +138,15 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/api/alerts/:id/ack").handler(key).handler(body).handler(detection::ackAlert);
     router.get("/api/v1/policies").handler(key).handler(detection::getPolicy);
     router.put("/api/v1/policies").handler(key).handler(body).handler(detection::putPolicy);
-    router.post("/api/v1/thresholds").handler(key).handler(body).handler(detection::createThreshold);
+    router.post("/api/v1/thresholds").handler(key).handler(body).handler(idempotency).handler(detection::createThreshold);
     router.get("/api/v1/thresholds").handler(key).handler(detection::listThresholds);
     router.delete("/api/v1/thresholds/:id").handler(key).handler(detection::deleteThreshold);
-    router.post("/api/v1/exceptions").handler(key).handler(body).handler(exemptions::create);
+    router.post("/api/v1/exceptions").handler(key).handler(body).handler(idempotency).handler(exemptions::create);
     router.get("/api/v1/exceptions").handler(key).handler(exemptions::list);
     router.get("/api/v1/exceptions/:id").handler(key).handler(exemptions::get);
     router.delete("/api/v1/exceptions/:id").handler(key).handler(exemptions::delete);
     router.get("/api/v1/detectors").handler(key).handler(detectors::list);
-    router.post("/api/v1/rules").handler(key).handler(body).handler(webhooks::createRule);
+    router.post("/api/v1/rules").handler(key).handler(body).handler(idempotency).handler(webhooks::createRule);
     router.get("/api/v1/rules").handler(key).handler(webhooks::listRules);
     router.delete("/api/v1/rules/:id").handler(key).handler(webhooks::deleteRule);
     router.put("/api/v1/partners/webhook").handler(key).handler(body).handler(webhooks::putPartnerWebhook);

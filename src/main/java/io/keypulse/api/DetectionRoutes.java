@@ -31,14 +31,16 @@ final class DetectionRoutes {
   private final KeyQueries keys;
   private final DetectRouter detectors;
   private final int maxKeyIdLength;
+  private final Idempotency idempotency;
 
   DetectionRoutes(PartnerSettingsStore settings, AlertQueries alerts, KeyQueries keys, DetectRouter detectors,
-                  int maxKeyIdLength) {
+                  int maxKeyIdLength, Idempotency idempotency) {
     this.settings = settings;
     this.alerts = alerts;
     this.keys = keys;
     this.detectors = detectors;
     this.maxKeyIdLength = maxKeyIdLength;
+    this.idempotency = idempotency;
   }
 
   void getPolicy(RoutingContext ctx) {
@@ -76,11 +78,11 @@ final class DetectionRoutes {
     Threshold draft = threshold(JsonBodies.object(ctx), partnerId);
     settings.thresholds(partnerId).compose(existing -> existing.stream().anyMatch(t -> t.name().equals(draft.name()))
             ? Future.failedFuture(HttpProblem.badRequest("a threshold named " + draft.name() + " exists; delete it first"))
-            : settings.create(draft))
-        .onSuccess(created -> {
+            : idempotency.create(ctx, conn -> settings.create(conn, draft).map(created ->
+                Answer.json(201, new JsonObject().put("success", true).put("threshold", created.toJson())))))
+        .onSuccess(answer -> {
           changed(ctx, partnerId);
-          ctx.response().setStatusCode(201);
-          ctx.json(new JsonObject().put("success", true).put("threshold", created.toJson()));
+          answer.send(ctx);
         }).onFailure(ctx::fail);
   }
 

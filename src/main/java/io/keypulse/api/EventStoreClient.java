@@ -3,6 +3,7 @@ package io.keypulse.api;
 import io.keypulse.bus.Addresses;
 import io.keypulse.bus.Append;
 import io.keypulse.bus.Appended;
+import io.keypulse.bus.IdempotencyClaim;
 import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.RequestIds;
 import io.vertx.core.Future;
@@ -20,13 +21,16 @@ final class EventStoreClient {
     this.timeoutMillis = timeoutSeconds * 1000L;
   }
 
-  /** requestId goes along in the message's headers: the store's and detectors' lines about it carry it. */
-  Future<Appended> append(List<NewEvent> events, boolean awaitDetection, String requestId) {
+  /**
+   * @param claim     the request's Idempotency-Key, to commit with its events (null: none)
+   * @param requestId goes along in the message's headers: the store's and detectors' lines about it carry it
+   */
+  Future<Appended> append(List<NewEvent> events, boolean awaitDetection, IdempotencyClaim claim, String requestId) {
     DeliveryOptions options = new DeliveryOptions().setLocalOnly(true).setSendTimeout(timeoutMillis);
     if (requestId != null) {
       options.addHeader(RequestIds.BUS_HEADER, requestId);
     }
-    return vertx.eventBus().<Appended>request(Addresses.STORE_APPEND, new Append(events, awaitDetection), options)
+    return vertx.eventBus().<Appended>request(Addresses.STORE_APPEND, new Append(events, awaitDetection, claim), options)
         .map(reply -> reply.body());
   }
 }

@@ -31,25 +31,27 @@ final class ExemptionRoutes {
   private final ExemptionStore store;
   private final Config.Ingest limits;
   private final Clock clock;
+  private final Idempotency idempotency;
 
-  ExemptionRoutes(PartnerSettingsStore settings, Config.Ingest limits, Clock clock) {
+  ExemptionRoutes(PartnerSettingsStore settings, Config.Ingest limits, Clock clock, Idempotency idempotency) {
     this.settings = settings;
     this.store = settings.exemptions();
     this.limits = limits;
     this.clock = clock;
+    this.idempotency = idempotency;
   }
 
   void create(RoutingContext ctx) {
     String partnerId = Caller.of(ctx).partnerId();
     Exemption draft = draft(JsonBodies.object(ctx), partnerId);
     knownRule(partnerId, draft.rule())
-        .compose(ok -> store.create(draft, MAX_ACTIVE))
-        .compose(created -> created.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(
-            HttpProblem.badRequest("at most " + MAX_ACTIVE + " active exceptions per partner; delete one first"))))
-        .onSuccess(created -> {
+        .compose(ok -> idempotency.create(ctx, conn -> store.create(conn, draft, MAX_ACTIVE)
+            .compose(created -> created.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(
+                HttpProblem.badRequest("at most " + MAX_ACTIVE + " active exceptions per partner; delete one first"))))
+            .map(created -> Answer.json(201, new JsonObject().put("success", true).put("exception", created.toJson())))))
+        .onSuccess(answer -> {
           changed(ctx, partnerId);
-          ctx.response().setStatusCode(201);
-          ctx.json(new JsonObject().put("success", true).put("exception", created.toJson()));
+          answer.send(ctx);
         }).onFailure(ctx::fail);
   }
 

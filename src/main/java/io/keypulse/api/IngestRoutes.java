@@ -1,7 +1,9 @@
 package io.keypulse.api;
 
 import io.keypulse.bus.Detected;
+import io.keypulse.bus.IdempotencyClaim;
 import io.keypulse.bus.StoredEvent;
+import io.keypulse.store.EventQueries;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -18,11 +20,25 @@ import java.util.List;
  */
 final class IngestRoutes {
   private final EventStoreClient store;
+  private final EventQueries queries;
+  private final Idempotency idempotency;
   private final MeterRegistry metrics;
 
-  IngestRoutes(EventStoreClient store, MeterRegistry metrics) {
+  IngestRoutes(EventStoreClient store, EventQueries queries, Idempotency idempotency, MeterRegistry metrics) {
     this.store = store;
+    this.queries = queries;
+    this.idempotency = idempotency;
     this.metrics = metrics;
+  }
+
+  /** Idempotency-Key for this dialect's route: a lost answer is rebuilt from the stored events. */
+  Idempotency idempotency(Dialect dialect) {
+    return idempotency.rebuilding((ctx, recorded) -> queries.recall(Caller.of(ctx).partnerId(), recorded.eventIds())
+        .map(recalled -> {
+          List<Double> scores = recalled.events().stream().map(e -> e.score() == null ? 0.0 : e.score()).toList();
+          return Answer.json(recorded.status(), dialect.answer(JsonBodies.exactObject(ctx), recalled.events(),
+              new Detected(recalled.alerts(), scores)));
+        }));
   }
 
   Handler<RoutingContext> handler(Dialect dialect, String name) {
@@ -34,19 +50,19 @@ final class IngestRoutes {
       Timer.Sample sample = Timer.start();
       var body = JsonBodies.exactObject(ctx);
       var parsed = dialect.events(body, Caller.of(ctx).partnerId());
-      store.append(parsed, dialect.waitsForDetection(), RequestTrail.of(ctx))
+      IdempotencyClaim claim = Idempotency.claim(ctx);
+      store.append(parsed, dialect.waitsForDetection(), claim == null ? null : claim.answering(dialect.successStatus()),
+              RequestTrail.of(ctx))
           .map(appended -> {
             List<StoredEvent> stored = appended.events();
             events.increment(stored.size());
             sample.stop(latency);
             Detected detected = appended.detected() != null ? appended.detected()
                 : new Detected(Collections.nCopies(stored.size(), 0), Collections.nCopies(stored.size(), 0.0));
-            return dialect.answer(body, stored, detected);
+            return Answer.json(dialect.successStatus(), dialect.answer(body, stored, detected));
           })
-          .onSuccess(answer -> {
-            ctx.response().setStatusCode(dialect.successStatus());
-            ctx.json(answer);
-          })
+          .compose(answer -> idempotency.remember(ctx, answer))
+          .onSuccess(answer -> answer.send(ctx))
           .onFailure(ctx::fail);
     };
   }

@@ -18,33 +18,43 @@ public final class PartnerRoutes {
   private final ApiKeys apiKeys;
   private final CredentialCache credentials;
   private final WebhookTargets webhookTargets;
+  private final Idempotency idempotency;
 
-  PartnerRoutes(Partners partners, ApiKeys apiKeys, CredentialCache credentials, WebhookTargets webhookTargets) {
+  PartnerRoutes(Partners partners, ApiKeys apiKeys, CredentialCache credentials, WebhookTargets webhookTargets,
+                Idempotency idempotency) {
     this.partners = partners;
     this.apiKeys = apiKeys;
     this.credentials = credentials;
     this.webhookTargets = webhookTargets;
+    this.idempotency = idempotency;
   }
 
   void register(RoutingContext ctx) {
     JsonObject body = JsonBodies.object(ctx);
     String name = name(body.getValue("name"), true);
-    webhookUrl(body.getValue("webhook_url")).compose(url -> partners.register(name, url)).onSuccess(r -> {
-      ctx.response().setStatusCode(201);
-      ctx.json(new JsonObject().put("partner_id", r.partnerId()).put("api_key", r.apiKey())
-          .put("webhook_secret", r.webhookSecret()));
-    }).onFailure(ctx::fail);
+    webhookUrl(body.getValue("webhook_url")).compose(url -> register(ctx, name, url, 3))
+        .onSuccess(answer -> answer.send(ctx)).onFailure(ctx::fail);
+  }
+
+  /** A drawn partner id may collide (see Partners): the whole transaction, key record included, runs again. */
+  private Future<Answer> register(RoutingContext ctx, String name, String url, int triesLeft) {
+    return idempotency.create(ctx, conn -> partners.register(conn, name, url).map(r -> Answer.json(201,
+            new JsonObject().put("partner_id", r.partnerId()).put("api_key", r.apiKey())
+                .put("webhook_secret", r.webhookSecret()))))
+        .recover(failure -> Partners.collided(failure) && triesLeft > 1
+            ? register(ctx, name, url, triesLeft - 1) : Future.failedFuture(failure));
   }
 
   void createKey(RoutingContext ctx) {
     String name = name(JsonBodies.optionalObject(ctx).getValue("name"), false);
     String apiKey = Credentials.newApiKey(Credentials.PARTNER_KEY_PREFIX);
-    apiKeys.mint(Caller.of(ctx).partnerId(), name, apiKey, "partner").onSuccess(info -> {
-      ctx.response().setStatusCode(201);
-      ctx.json(new JsonObject().put("success", true).put("id", info.id()).put("name", info.name())
-          .put("api_key", apiKey).put("prefix", info.prefix()).put("created_at", Times.iso(info.createdAt())));
-    }).onFailure(failure -> ctx.fail(failure instanceof ApiKeys.TooManyKeys tooMany
-        ? new HttpProblem(409, tooMany.getMessage()) : failure));
+    idempotency.create(ctx, conn -> apiKeys.mint(conn, Caller.of(ctx).partnerId(), name, apiKey, "partner")
+            .map(info -> Answer.json(201, new JsonObject().put("success", true).put("id", info.id())
+                .put("name", info.name()).put("api_key", apiKey).put("prefix", info.prefix())
+                .put("created_at", Times.iso(info.createdAt())))))
+        .onSuccess(answer -> answer.send(ctx))
+        .onFailure(failure -> ctx.fail(failure instanceof ApiKeys.TooManyKeys tooMany
+            ? new HttpProblem(409, tooMany.getMessage()) : failure));
   }
 
   void listKeys(RoutingContext ctx) {

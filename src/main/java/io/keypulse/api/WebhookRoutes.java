@@ -37,9 +37,10 @@ final class WebhookRoutes {
   private final long testWaitMillis;
   private final int secretOverlapSeconds;
   private final Clock clock;
+  private final Idempotency idempotency;
 
   WebhookRoutes(RuleStore rules, DeliveryLog log, Partners partners, WebhookTargets targets,
-                CredentialCache credentials, Config.Webhook config, Clock clock) {
+                CredentialCache credentials, Config.Webhook config, Clock clock, Idempotency idempotency) {
     this.rules = rules;
     this.log = log;
     this.partners = partners;
@@ -50,6 +51,7 @@ final class WebhookRoutes {
     this.testWaitMillis = config.timeoutMs() + 2000L;
     this.secretOverlapSeconds = config.secretOverlapSeconds();
     this.clock = clock;
+    this.idempotency = idempotency;
   }
 
   void createRule(RoutingContext ctx) {
@@ -68,11 +70,9 @@ final class WebhookRoutes {
         .compose(url -> rules.list(partnerId, false).compose(active -> active.size() >= maxActiveRules
             ? Future.failedFuture(HttpProblem.badRequest("at most " + maxActiveRules
                 + " active rules per partner; delete one first"))
-            : rules.create(partnerId, name, match, url, (String) severity)))
-        .onSuccess(rule -> {
-          ctx.response().setStatusCode(201);
-          ctx.json(new JsonObject().put("success", true).put("rule", rule.created()));
-        })
+            : idempotency.create(ctx, conn -> rules.create(conn, partnerId, name, match, url, (String) severity)
+                .map(rule -> Answer.json(201, new JsonObject().put("success", true).put("rule", rule.created()))))))
+        .onSuccess(answer -> answer.send(ctx))
         .onFailure(ctx::fail);
   }
 

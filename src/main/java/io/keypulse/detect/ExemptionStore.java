@@ -2,6 +2,7 @@ package io.keypulse.detect;
 
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
@@ -50,12 +51,17 @@ public final class ExemptionStore {
 
   /** Stores a draft (its id, counts and dates are ignored); empty when the partner already has maxActive. */
   public Future<Optional<Exemption>> create(Exemption draft, int maxActive) {
+    return pool.withTransaction(conn -> create(conn, draft, maxActive));
+  }
+
+  /** In the caller's transaction (which records the request's Idempotency-Key with it). */
+  public Future<Optional<Exemption>> create(SqlConnection conn, Exemption draft, int maxActive) {
     String partnerId = draft.partnerId();
-    return pool.withTransaction(conn -> conn.preparedQuery(LOCK_PARTNER).execute(Tuple.of(partnerId))
+    return conn.preparedQuery(LOCK_PARTNER).execute(Tuple.of(partnerId))
         .compose(locked -> conn.preparedQuery(COUNT).execute(Tuple.of(partnerId)))
         .compose(count -> count.iterator().next().getLong(0) >= maxActive
             ? Future.succeededFuture(Optional.<Exemption>empty())
-            : conn.preparedQuery(CREATE).execute(row(draft)).map(rows -> Optional.of(exemption(rows.iterator().next())))));
+            : conn.preparedQuery(CREATE).execute(row(draft)).map(rows -> Optional.of(exemption(rows.iterator().next()))));
   }
 
   /** True when it was active and is not any more; false when the partner has no such exemption (left). */

@@ -3,6 +3,7 @@ package io.keypulse.detect;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
@@ -70,7 +71,12 @@ public final class PartnerSettingsStore {
   }
 
   public Future<Threshold> create(Threshold t) {
-    return pool.preparedQuery(CREATE).execute(Tuple.of(t.partnerId(), t.name(), t.eventType(), t.keyId(),
+    return create(pool, t);
+  }
+
+  /** In the caller's transaction (which records the request's Idempotency-Key with it). */
+  public Future<Threshold> create(SqlClient client, Threshold t) {
+    return client.preparedQuery(CREATE).execute(Tuple.of(t.partnerId(), t.name(), t.eventType(), t.keyId(),
             t.threshold(), t.window(), t.warnAtPct()))
         .map(rows -> threshold(rows.iterator().next()));
   }

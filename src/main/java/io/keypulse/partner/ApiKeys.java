@@ -5,6 +5,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.security.MessageDigest;
 import java.time.OffsetDateTime;
@@ -87,7 +88,12 @@ public final class ApiKeys {
    * violation when there is no such partner.
    */
   public Future<ApiKeyInfo> mint(String partnerId, String name, String apiKey, String mintedBy) {
-    return pool.withTransaction(conn -> conn.preparedQuery(KEY_ALLOWANCE).execute(Tuple.of(partnerId))
+    return pool.withTransaction(conn -> mint(conn, partnerId, name, apiKey, mintedBy));
+  }
+
+  /** In the caller's transaction (which records the request's Idempotency-Key with it). */
+  public Future<ApiKeyInfo> mint(SqlConnection conn, String partnerId, String name, String apiKey, String mintedBy) {
+    return conn.preparedQuery(KEY_ALLOWANCE).execute(Tuple.of(partnerId))
         .compose(rows -> {
           if (rows.size() == 1) {
             Row row = rows.iterator().next();
@@ -97,7 +103,7 @@ public final class ApiKeys {
             }
           }
           return insert(conn, partnerId, name, apiKey, mintedBy);
-        }));
+        });
   }
 
   /** The hashes of the keys with an id above {@code afterId}, by id (every key, revoked ones too). */

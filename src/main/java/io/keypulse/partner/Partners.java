@@ -1,10 +1,12 @@
 package io.keypulse.partner;
 
+import io.keypulse.idempotency.IdempotencyKeys;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,15 +53,29 @@ public final class Partners {
 
   /** Partner ids are 32 random bits: a collision is rare but possible, so draw again. */
   private Future<Registration> attempt(String name, String webhookUrl, int triesLeft) {
+    return pool.withTransaction(conn -> register(conn, name, webhookUrl))
+        .recover(failure -> collided(failure) && triesLeft > 1
+            ? attempt(name, webhookUrl, triesLeft - 1) : Future.failedFuture(failure));
+  }
+
+  /**
+   * One attempt, in the caller's transaction (which records the request's Idempotency-Key with it);
+   * when it fails {@link #collided}, the caller runs a new transaction.
+   */
+  public Future<Registration> register(SqlConnection conn, String name, String webhookUrl) {
     String partnerId = Credentials.newPartnerId();
     String apiKey = Credentials.newApiKey(Credentials.PARTNER_KEY_PREFIX);
     String secret = Credentials.newWebhookSecret();
-    return pool.withTransaction(conn -> conn.preparedQuery(INSERT_PARTNER)
-            .execute(Tuple.of(partnerId, name, webhookUrl, Buffer.buffer(secrets.seal(secret))))
-            .compose(done -> ApiKeys.insert(conn, partnerId, "default", apiKey, "registration")))
-        .map(key -> new Registration(partnerId, apiKey, secret))
-        .recover(failure -> failure instanceof PgException pg && UNIQUE_VIOLATION.equals(pg.getSqlState())
-            && triesLeft > 1 ? attempt(name, webhookUrl, triesLeft - 1) : Future.failedFuture(failure));
+    return conn.preparedQuery(INSERT_PARTNER)
+        .execute(Tuple.of(partnerId, name, webhookUrl, Buffer.buffer(secrets.seal(secret))))
+        .compose(done -> ApiKeys.insert(conn, partnerId, "default", apiKey, "registration"))
+        .map(key -> new Registration(partnerId, apiKey, secret));
+  }
+
+  /** The drawn partner id (or key) was taken already. */
+  public static boolean collided(Throwable failure) {
+    return failure instanceof PgException pg && UNIQUE_VIOLATION.equals(pg.getSqlState())
+        && !IdempotencyKeys.PRIMARY_KEY.equals(pg.getConstraint());
   }
 
   /**

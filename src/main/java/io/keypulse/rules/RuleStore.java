@@ -2,6 +2,7 @@ package io.keypulse.rules;
 
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
@@ -29,8 +30,10 @@ public final class RuleStore {
     this.pool = pool;
   }
 
-  public Future<Rule> create(String partnerId, String name, String eventTypeMatch, String webhookUrl, String severity) {
-    return pool.preparedQuery(CREATE).execute(Tuple.of(partnerId, name, eventTypeMatch, webhookUrl, severity))
+  /** In the caller's transaction (which records the request's Idempotency-Key with it). */
+  public Future<Rule> create(SqlClient client, String partnerId, String name, String eventTypeMatch, String webhookUrl,
+                             String severity) {
+    return client.preparedQuery(CREATE).execute(Tuple.of(partnerId, name, eventTypeMatch, webhookUrl, severity))
         .map(rows -> rule(rows.iterator().next()));
   }
 

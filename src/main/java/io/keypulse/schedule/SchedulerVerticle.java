@@ -7,6 +7,7 @@ import io.keypulse.db.PgTarget;
 import io.keypulse.db.Pools;
 import io.keypulse.delivery.DeliveryLog;
 import io.keypulse.detect.DetectRouter;
+import io.keypulse.idempotency.IdempotencyKeys;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.sqlclient.Pool;
@@ -90,7 +91,8 @@ public final class SchedulerVerticle extends VerticleBase {
     vertx.setPeriodic(config.schedule().retentionCheckSeconds() * 1000L, id -> {
       if (!pruning && leads(hazelcast)) {
         pruning = true;
-        prune(0).onComplete(done -> pruning = false).onFailure(e -> log.warn("retention sweep: {}", e.toString()));
+        prune(0).compose(done -> expireKeys(0)).onComplete(done -> pruning = false)
+            .onFailure(e -> log.warn("retention sweep: {}", e.toString()));
       }
     });
     return Future.succeededFuture();
@@ -104,6 +106,19 @@ public final class SchedulerVerticle extends VerticleBase {
       if (deletedSoFar + n > 0) {
         log.info("deleted {} webhook deliveries finished over {} days ago", deletedSoFar + n,
             config.schedule().deliveryRetentionDays());
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  /** Idempotency-Keys past their 24 hours (lookups ignore them already; this frees the rows). */
+  private Future<Void> expireKeys(long deletedSoFar) {
+    return new IdempotencyKeys(pool).purge(PRUNE_CHUNK).compose(n -> {
+      if (n == PRUNE_CHUNK) {
+        return expireKeys(deletedSoFar + n);
+      }
+      if (deletedSoFar + n > 0) {
+        log.info("deleted {} expired idempotency keys", deletedSoFar + n);
       }
       return Future.succeededFuture();
     });

@@ -21,6 +21,12 @@ public final class EventQueries {
   private static final String AFTER =
       "SELECT " + COLUMNS + " FROM events WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3";
 
+  /** An ingest's events with what it reported of them: the rule matches and alerts each raised. */
+  private static final String RECALL = "SELECT " + COLUMNS + ", "
+      + "(SELECT count(*) FROM deliveries d WHERE d.event_id = e.id AND d.rule_id IS NOT NULL) AS rule_matches, "
+      + "(SELECT count(*) FROM alerts a WHERE a.event_id = e.id) AS alerts "
+      + "FROM events e WHERE partner_id = $1 AND id = ANY($2) ORDER BY id";
+
   private static final String NEWEST = "SELECT coalesce(max(id), 0) AS id FROM events WHERE partner_id = $1";
 
   private final Pool pool;
@@ -45,6 +51,24 @@ public final class EventQueries {
       List<StoredEvent> events = new ArrayList<>(rows.size());
       rows.forEach(row -> events.add(event(row)));
       return events;
+    });
+  }
+
+  /** Events by id with their rule matches, and per event the alerts it raised (an ingest's lost answer, rebuilt). */
+  public record Recalled(List<StoredEvent> events, List<Integer> alerts) {}
+
+  public Future<Recalled> recall(String partnerId, long[] ids) {
+    Long[] boxed = java.util.Arrays.stream(ids).boxed().toArray(Long[]::new);
+    return pool.preparedQuery(RECALL).execute(Tuple.of(partnerId).addArrayOfLong(boxed)).map(rows -> {
+      List<StoredEvent> events = new ArrayList<>(rows.size());
+      List<Integer> alerts = new ArrayList<>(rows.size());
+      for (Row row : rows) {
+        StoredEvent e = event(row);
+        events.add(new StoredEvent(e.id(), e.event(), e.score(), e.occurredAt(), e.createdAt(), 0,
+            row.getLong("rule_matches").intValue()));
+        alerts.add(row.getLong("alerts").intValue());
+      }
+      return new Recalled(events, alerts);
     });
   }
 

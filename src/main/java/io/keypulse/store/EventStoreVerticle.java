@@ -7,6 +7,7 @@ import io.keypulse.bus.Committed;
 import io.keypulse.bus.DeliveriesDue;
 import io.keypulse.bus.Detected;
 import io.keypulse.bus.EventFacts;
+import io.keypulse.bus.IdempotencyClaim;
 import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.RequestIds;
 import io.keypulse.bus.StoredEvent;
@@ -14,6 +15,7 @@ import io.keypulse.config.Config;
 import io.keypulse.db.PgFailures;
 import io.keypulse.detect.DerivedSeverity;
 import io.keypulse.detect.DetectRouter;
+import io.keypulse.idempotency.IdempotencyKeys;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -45,6 +47,7 @@ import org.slf4j.LoggerFactory;
 public final class EventStoreVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(EventStoreVerticle.class);
   public static final int UNAVAILABLE = 503;
+  public static final int CONFLICT = 409;
 
   /** requestId: from the message's headers, for the log lines and the messages this request causes. */
   private record Pending(Message<Append> request, List<NewEvent> events, String requestId) {}
@@ -136,7 +139,7 @@ public final class EventStoreVerticle extends VerticleBase {
     List<NewEvent> events = new ArrayList<>();
     group.forEach(p -> events.addAll(p.events()));
     Timer.Sample sample = Timer.start();
-    writer.append(events).onComplete(result -> {
+    writer.append(events, claims(group)).onComplete(result -> {
       long nanos = sample.stop(flushTimes);
       if (log.isDebugEnabled()) {
         RequestIds.within(ids(group), () -> {
@@ -151,6 +154,20 @@ public final class EventStoreVerticle extends VerticleBase {
         failed(group, result.cause());
       }
     });
+  }
+
+  /** The Idempotency-Keys of the group's requests that carry one, with where their events sit. */
+  private static List<EventWriter.Claimed> claims(List<Pending> group) {
+    List<EventWriter.Claimed> claims = new ArrayList<>(0);
+    int from = 0;
+    for (Pending p : group) {
+      IdempotencyClaim claim = p.request().body().claim();
+      if (claim != null) {
+        claims.add(new EventWriter.Claimed(claim, from, p.events().size()));
+      }
+      from += p.events().size();
+    }
+    return claims;
   }
 
   /** Whole requests, up to flushMaxEvents events (always at least one request). */
@@ -255,8 +272,7 @@ public final class EventStoreVerticle extends VerticleBase {
       }
       isolateNext(group.size());
     } else {
-      RequestIds.within(group.get(0).requestId(), () -> log.error("could not store an event batch", cause));
-      group.get(0).request().fail(500, "the event could not be stored");
+      refuse(group.get(0), cause);
       next();
     }
   }
@@ -278,13 +294,14 @@ public final class EventStoreVerticle extends VerticleBase {
     }
     Pending p = queue.poll();
     queuedEvents -= p.events().size();
-    writer.append(p.events()).onComplete(result -> {
+    writer.append(p.events(), claims(List.of(p))).onComplete(result -> {
       if (result.succeeded()) {
         deliver(List.of(p), result.result());
-      } else {
-        boolean down = PgFailures.unavailable(result.cause());
+      } else if (PgFailures.unavailable(result.cause())) {
         RequestIds.within(p.requestId(), () -> log.error("could not store an event batch", result.cause()));
-        p.request().fail(down ? UNAVAILABLE : 500, down ? "database unavailable, retry shortly" : "the event could not be stored");
+        p.request().fail(UNAVAILABLE, "database unavailable, retry shortly");
+      } else {
+        refuse(p, result.cause());
       }
       isolateNext(remaining - 1);
     });
@@ -296,6 +313,19 @@ public final class EventStoreVerticle extends VerticleBase {
    */
   private static String ids(List<Pending> group) {
     return RequestIds.join(group.stream().map(Pending::requestId).toList());
+  }
+
+  /**
+   * One request's events could not be stored. Its Idempotency-Key committed meanwhile by another
+   * node's request (keys in flight are tracked per node) is a conflict, not a fault: 409, nothing stored.
+   */
+  private static void refuse(Pending p, Throwable cause) {
+    if (IdempotencyKeys.taken(cause)) {
+      p.request().fail(CONFLICT, "a request with this Idempotency-Key is in flight; retry once it is answered");
+      return;
+    }
+    RequestIds.within(p.requestId(), () -> log.error("could not store an event batch", cause));
+    p.request().fail(500, "the event could not be stored");
   }
 
   private void next() {

@@ -1,7 +1,9 @@
 package io.keypulse.store;
 
+import io.keypulse.bus.IdempotencyClaim;
 import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.StoredEvent;
+import io.keypulse.idempotency.IdempotencyKeys;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -22,7 +24,8 @@ final class EventWriter {
   /** Serialises writers across the cluster so that event ids increase in commit order. */
   private static final String LOCK = "SELECT pg_advisory_xact_lock(7317001)";
 
-  private static final String APPEND = """
+  /** The statement; %s is where a flush with Idempotency-Keys adds its claims (IdempotencyKeys.CLAIMS_CTE). */
+  private static final String STATEMENT = """
       WITH ins AS (
         INSERT INTO events (partner_id, key_id, event_type, canonical_type, severity, severity_derived, source_ip,
                             actor, details, occurred_at, created_at)
@@ -115,7 +118,7 @@ final class EventWriter {
         ORDER BY i.id, r.id
         RETURNING event_id
       ),
-      matches AS (SELECT event_id, count(*) AS n FROM matched GROUP BY event_id)
+      %s      matches AS (SELECT event_id, count(*) AS n FROM matched GROUP BY event_id)
       SELECT i.id, i.occurred_at, i.created_at,
              coalesce(lag(i.id) OVER (PARTITION BY i.partner_id, i.key_id ORDER BY i.id), p.prior_event_id, 0)
                AS previous_id,
@@ -124,6 +127,9 @@ final class EventWriter {
         LEFT JOIN matches m ON m.event_id = i.id
       ORDER BY i.id
       """;
+  /** Requests without a key (the common case) run the statement as it always was: no extra work. */
+  private static final String APPEND = STATEMENT.formatted("");
+  private static final String APPEND_CLAIMING = STATEMENT.formatted(IdempotencyKeys.CLAIMS_CTE);
 
   private final Pool pool;
 
@@ -137,16 +143,48 @@ final class EventWriter {
    * three. If the lock or the statement fails, Postgres turns the COMMIT into a ROLLBACK.
    */
   Future<List<StoredEvent>> append(List<NewEvent> events) {
+    return append(events, List.of());
+  }
+
+  /**
+   * The same, with the Idempotency-Keys of the flush's keyed requests committed in the same
+   * statement: a crash keeps both the events and their keys, or neither.
+   */
+  Future<List<StoredEvent>> append(List<NewEvent> events, List<Claimed> claims) {
     Tuple columns = columns(events);
+    String statement = claims.isEmpty() ? APPEND : APPEND_CLAIMING;
+    if (!claims.isEmpty()) {
+      addClaims(columns, claims);
+    }
     return pool.getConnection().compose(conn -> {
       Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
       Future<RowSet<Row>> lock = conn.query(LOCK).execute();
-      Future<RowSet<Row>> insert = conn.preparedQuery(APPEND).execute(columns);
+      Future<RowSet<Row>> insert = conn.preparedQuery(statement).execute(columns);
       Future<RowSet<Row>> commit = conn.query("COMMIT").execute();
       return Future.all(begin, lock, insert, commit)
           .map(done -> stored(events, insert.result()))
           .andThen(done -> conn.close());
     });
+  }
+
+  /** A keyed request of a flush: its claim and where its events sit in the flush (0-based, count). */
+  record Claimed(IdempotencyClaim claim, int first, int count) {}
+
+  private static void addClaims(Tuple columns, List<Claimed> claims) {
+    int n = claims.size();
+    String[] scope = new String[n], key = new String[n], hash = new String[n];
+    Integer[] status = new Integer[n], firstOrd = new Integer[n], lastOrd = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      Claimed c = claims.get(i);
+      scope[i] = c.claim().scope();
+      key[i] = c.claim().key();
+      hash[i] = c.claim().requestHash();
+      status[i] = c.claim().status();
+      firstOrd[i] = c.first() + 1;
+      lastOrd[i] = c.first() + c.count();
+    }
+    columns.addArrayOfString(scope).addArrayOfString(key).addArrayOfString(hash)
+        .addArrayOfInteger(status).addArrayOfInteger(firstOrd).addArrayOfInteger(lastOrd);
   }
 
   private static Tuple columns(List<NewEvent> events) {
