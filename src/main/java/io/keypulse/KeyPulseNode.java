@@ -40,6 +40,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.ext.web.Router;
 import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
@@ -55,6 +56,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,9 +79,10 @@ public final class KeyPulseNode implements AutoCloseable {
   private final Readiness readiness;
   private final List<String> deployments;
   private final String adminToken;
+  private final Router router;
 
   private KeyPulseNode(Vertx vertx, EmbeddedPostgres embedded, PostgresWatchdog watchdog, PgTarget pg, int port,
-                       Readiness readiness, List<String> deployments, String adminToken) {
+                       Readiness readiness, List<String> deployments, String adminToken, Router router) {
     this.vertx = vertx;
     this.embedded = embedded;
     this.watchdog = watchdog;
@@ -88,6 +91,7 @@ public final class KeyPulseNode implements AutoCloseable {
     this.readiness = readiness;
     this.deployments = deployments;
     this.adminToken = adminToken;
+    this.router = router;
   }
 
   public static KeyPulseNode start(Config config) {
@@ -167,10 +171,15 @@ public final class KeyPulseNode implements AutoCloseable {
         config.auth().cacheSeconds())).await());
     deployments.add(vertx.deployVerticle(new RateLimitVerticle(api.limiter(), hazelcast)).await());
     int instances = config.http().instances() > 0 ? config.http().instances() : Runtime.getRuntime().availableProcessors();
-    deployments.add(vertx.deployVerticle(() -> new ApiVerticle(api), new DeploymentOptions().setInstances(instances))
-        .await());
+    List<ApiVerticle> apiVerticles = new CopyOnWriteArrayList<>();
+    deployments.add(vertx.deployVerticle(() -> {
+      ApiVerticle verticle = new ApiVerticle(api);
+      apiVerticles.add(verticle);
+      return verticle;
+    }, new DeploymentOptions().setInstances(instances)).await());
     readiness.serving(true);
-    return new KeyPulseNode(vertx, embedded, watchdog, pg, port, readiness, deployments, adminToken);
+    return new KeyPulseNode(vertx, embedded, watchdog, pg, port, readiness, deployments, adminToken,
+        apiVerticles.get(0).router());
   }
 
   private static VertxOptions vertxOptions(Config config) {
@@ -186,6 +195,11 @@ public final class KeyPulseNode implements AutoCloseable {
 
   public Vertx vertx() {
     return vertx;
+  }
+
+  /** The HTTP route table (every API verticle instance has an identical one). */
+  public Router router() {
+    return router;
   }
 
   public int port() {
