@@ -1,6 +1,7 @@
 package io.keypulse.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keypulse.live.BridgeSends;
 import io.keypulse.testing.Api;
@@ -9,7 +10,10 @@ import io.keypulse.testing.NodeTest;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
+import java.net.URI;
+import java.net.http.HttpHeaders;
 import java.nio.file.Files;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -66,6 +70,24 @@ class ApiDescriptionTest extends NodeTest {
       assertThat(api.get(assets.group(1)).status()).as(assets.group(1)).isEqualTo(200);
     }
     assertThat(found).as("the page's scripts and styles").isEqualTo(3);
+  }
+
+  @Test
+  @DisplayName("The tests' referee fails an answer whose body breaks its schema, whose status is not declared, or an undescribed 200")
+  void contractFailsWhatBreaksIt() {
+    HttpHeaders json = HttpHeaders.of(Map.of("Content-Type", List.of("application/json")), (name, value) -> true);
+    URI stats = URI.create(api.base() + "/api/stats");
+    Contract.check("GET", stats, new Api.Reply(200, json,
+        "{\"total_keys\":1,\"total_events\":2,\"events_24h\":2,\"severity_breakdown\":{\"nominal\":2,\"warning\":0,\"critical\":0}}"));
+    assertThatThrownBy(() -> Contract.check("GET", stats, new Api.Reply(200, json,
+        "{\"total_keys\":\"1\",\"total_events\":2,\"events_24h\":2,\"severity_breakdown\":{}}")))
+        .isInstanceOf(AssertionError.class).hasMessageContaining("does not match stats");
+    assertThatThrownBy(() -> Contract.check("GET", stats, new Api.Reply(201, json, "{}")))
+        .isInstanceOf(AssertionError.class).hasMessageContaining("a status stats does not declare");
+    assertThatThrownBy(() -> Contract.check("GET", URI.create(api.base() + "/api/nothing"), new Api.Reply(200, json, "{}")))
+        .isInstanceOf(AssertionError.class).hasMessageContaining("a route the API description lacks");
+    assertThatThrownBy(() -> Contract.check("GET", URI.create(api.base() + "/api/nothing"), new Api.Reply(404, json, "{}")))
+        .isInstanceOf(AssertionError.class).hasMessageContaining("without the error shape");
   }
 
   /** "METHOD /path/{param}" for every route, through sub-routers, minus the explicit exclusions above. */
