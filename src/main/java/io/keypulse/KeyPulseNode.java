@@ -29,6 +29,7 @@ import io.keypulse.live.LiveQuota;
 import io.keypulse.live.LiveStreams;
 import io.keypulse.live.Sessions;
 import io.keypulse.ops.Readiness;
+import io.keypulse.ops.RuntimeMetrics;
 import io.keypulse.partner.ApiKeys;
 import io.keypulse.partner.Partners;
 import io.keypulse.partner.SecretBox;
@@ -79,10 +80,12 @@ public final class KeyPulseNode implements AutoCloseable {
   private final Readiness readiness;
   private final List<String> deployments;
   private final String adminToken;
+  private final RuntimeMetrics runtimeMetrics;
   private final Router router;
 
   private KeyPulseNode(Vertx vertx, EmbeddedPostgres embedded, PostgresWatchdog watchdog, PgTarget pg, int port,
-                       Readiness readiness, List<String> deployments, String adminToken, Router router) {
+                       Readiness readiness, List<String> deployments, String adminToken, RuntimeMetrics runtimeMetrics,
+                       Router router) {
     this.vertx = vertx;
     this.embedded = embedded;
     this.watchdog = watchdog;
@@ -91,6 +94,7 @@ public final class KeyPulseNode implements AutoCloseable {
     this.readiness = readiness;
     this.deployments = deployments;
     this.adminToken = adminToken;
+    this.runtimeMetrics = runtimeMetrics;
     this.router = router;
   }
 
@@ -122,6 +126,7 @@ public final class KeyPulseNode implements AutoCloseable {
   private static KeyPulseNode deploy(Config config, EmbeddedPostgres embedded, PostgresWatchdog watchdog, PgTarget pg,
                                      Readiness readiness) {
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    RuntimeMetrics runtimeMetrics = RuntimeMetrics.bind(metrics);
     HazelcastClusterManager cluster = new HazelcastClusterManager(ClusterSetup.hazelcast(config.cluster()));
     Vertx vertx = Vertx.builder()
         .with(vertxOptions(config))
@@ -178,7 +183,7 @@ public final class KeyPulseNode implements AutoCloseable {
       return verticle;
     }, new DeploymentOptions().setInstances(instances)).await());
     readiness.serving(true);
-    return new KeyPulseNode(vertx, embedded, watchdog, pg, port, readiness, deployments, adminToken,
+    return new KeyPulseNode(vertx, embedded, watchdog, pg, port, readiness, deployments, adminToken, runtimeMetrics,
         apiVerticles.get(0).router());
   }
 
@@ -230,6 +235,7 @@ public final class KeyPulseNode implements AutoCloseable {
     } catch (Exception e) {
       log.warn("node did not stop cleanly", e);
     } finally {
+      runtimeMetrics.close();
       stopStore(watchdog, embedded);
     }
     log.info("KeyPulse node stopped");

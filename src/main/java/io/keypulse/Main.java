@@ -5,6 +5,7 @@ import io.keypulse.config.ConfigLoader;
 import io.keypulse.db.EmbeddedPostgres;
 import io.keypulse.db.Migrations;
 import io.keypulse.db.PostgresWatchdog;
+import io.keypulse.ops.LogSetup;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,6 +57,7 @@ public final class Main {
       overrides.put("data_dir", scratch.toString());
     }
     Config config = ConfigLoader.load(System.getenv(), overrides);
+    LogSetup.apply(config.logging());
     if (args[0].equals("postgres")) {
       postgres(config, scratch);
       return;

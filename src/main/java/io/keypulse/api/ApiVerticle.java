@@ -80,7 +80,7 @@ public final class ApiVerticle extends VerticleBase {
     WebhookTargets webhookTargets = new WebhookTargets(vertx, config.webhook().allowedCidrs(), 0);
     PartnerRoutes self = new PartnerRoutes(partners, apiKeys, setup.credentials(), webhookTargets);
     WebhookRoutes webhooks = new WebhookRoutes(new RuleStore(pool), new DeliveryLog(pool), partners, webhookTargets,
-        setup.credentials(), config.webhook().maxActiveRules(), config.webhook().timeoutMs() + 2000L, setup.clock());
+        setup.credentials(), config.webhook(), setup.clock());
     ClientLimit registrationLimit = new ClientLimit(setup.limiter(), "register", config.rateLimit().registerPerMin(), config.rateLimit().refusalDelayMs(),
         "too many registrations from this address; retry later");
     ConnectionGuard guard = setup.connections();
@@ -92,6 +92,7 @@ public final class ApiVerticle extends VerticleBase {
     Failures failures = new Failures(setup.metrics());
 
     router = Router.router(vertx);
+    router.route().handler(new RequestTrail());
     // A body is read only once its caller is known and allowed (BodyReader, after authentication):
     // until then the request is paused, so a stranger's upload costs no memory.
     router.route().handler(ctx -> {
@@ -154,7 +155,7 @@ public final class ApiVerticle extends VerticleBase {
     Dashboard.mount(router);
     OpsRoutes.mount(router, vertx, pool, setup.hazelcast(), setup.readiness(), setup.metrics());
     ApiDescription.load().mount(router);
-    router.route().failureHandler(failures::handle);
+    router.route().failureHandler(RequestTrail.around(failures::handle));
     // No route, so no key was checked: the answer carries the client's anonymous budget.
     router.errorHandler(404, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)))
         .errorHandler(405, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)));

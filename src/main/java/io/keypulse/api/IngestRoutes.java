@@ -34,7 +34,7 @@ final class IngestRoutes {
       Timer.Sample sample = Timer.start();
       var body = JsonBodies.exactObject(ctx);
       var parsed = dialect.events(body, Caller.of(ctx).partnerId());
-      store.append(parsed, dialect.waitsForDetection())
+      store.append(parsed, dialect.waitsForDetection(), RequestTrail.of(ctx))
           .map(appended -> {
             List<StoredEvent> stored = appended.events();
             events.increment(stored.size());

@@ -2,6 +2,7 @@ package io.keypulse.api;
 
 import io.keypulse.bus.Addresses;
 import io.keypulse.bus.DeliveriesDue;
+import io.keypulse.config.Config;
 import io.keypulse.delivery.DeliveryLog;
 import io.keypulse.delivery.WebhookTargets;
 import io.keypulse.partner.Partners;
@@ -34,17 +35,20 @@ final class WebhookRoutes {
   private final CredentialCache credentials;
   private final int maxActiveRules;
   private final long testWaitMillis;
+  private final int secretOverlapSeconds;
   private final Clock clock;
 
   WebhookRoutes(RuleStore rules, DeliveryLog log, Partners partners, WebhookTargets targets,
-                CredentialCache credentials, int maxActiveRules, long testWaitMillis, Clock clock) {
+                CredentialCache credentials, Config.Webhook config, Clock clock) {
     this.rules = rules;
     this.log = log;
     this.partners = partners;
     this.targets = targets;
     this.credentials = credentials;
-    this.maxActiveRules = maxActiveRules;
-    this.testWaitMillis = testWaitMillis;
+    this.maxActiveRules = config.maxActiveRules();
+    // A test send answers with its first attempt, which may take the receiver's whole timeout.
+    this.testWaitMillis = config.timeoutMs() + 2000L;
+    this.secretOverlapSeconds = config.secretOverlapSeconds();
     this.clock = clock;
   }
 
@@ -107,10 +111,13 @@ final class WebhookRoutes {
         .onFailure(ctx::fail);
   }
 
-  /** A new signing secret, shown once; every node signs with it from its next attempt on. */
+  /**
+   * A new signing secret, shown once; every node signs with it from its next attempt on, and with
+   * the replaced one too (webhook-signature only) until webhook.secret_overlap_seconds have passed.
+   */
   void rotateSecret(RoutingContext ctx) {
     String partnerId = Caller.of(ctx).partnerId();
-    partners.rotateWebhookSecret(partnerId).onSuccess(secret -> {
+    partners.rotateWebhookSecret(partnerId, secretOverlapSeconds).onSuccess(secret -> {
       credentials.announceChange(ctx.vertx(), partnerId);
       ctx.json(new JsonObject().put("success", true).put("webhook_secret", secret));
     }).onFailure(ctx::fail);

@@ -18,7 +18,8 @@ public record Config(
     Secrets secrets,
     Cluster cluster,
     Webhook webhook,
-    Live live) {
+    Live live,
+    Logging logging) {
 
   /**
    * Connection and request bounds: a client that opens connections and sends nothing, or sends
@@ -75,7 +76,7 @@ public record Config(
   public record Webhook(List<String> allowedCidrs, int timeoutMs, List<Long> retryDelaysMs, int jitterPct,
                         int perEndpointConcurrency, int maxInFlight, int maxHeld, int pollMs, int claimIntervalMs,
                         int leaseSeconds,
-                        int maxActiveRules, int resolveCacheSeconds) {}
+                        int maxActiveRules, int resolveCacheSeconds, int secretOverlapSeconds) {}
 
   /**
    * The live feed. An empty jwtSecret means: generate one into data_dir (set it on every node of a
@@ -83,4 +84,11 @@ public record Config(
    */
   public record Live(String jwtSecret, int tokenTtlSeconds, int heartbeatSeconds, int streamBufferBytes,
                      int replayPageSize, int seamBufferEvents, int maxStreamsPerPartner) {}
+
+  /** format: "plain" or "json"; level: of KeyPulse's own loggers (DEBUG traces each request's stages). */
+  public record Logging(String format, String level) {
+    public boolean json() {
+      return "json".equals(format);
+    }
+  }
 }

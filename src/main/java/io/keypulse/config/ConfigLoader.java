@@ -25,6 +25,10 @@ public final class ConfigLoader {
   private static final Logger log = LoggerFactory.getLogger(ConfigLoader.class);
   private static final String ENV_PREFIX = "KEYPULSE_";
   private static final String CONFIG_ENV = "KEYPULSE_CONFIG";
+  /** Shorter names the issue tracker and operators' habits use; the setting's own name works as well. */
+  private static final Map<String, String> ENV_ALIASES = Map.of("KEYPULSE_LOG_FORMAT", "logging.format");
+  private static final List<String> LOG_FORMATS = List.of("plain", "json");
+  private static final List<String> LOG_LEVELS = List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR");
 
   private ConfigLoader() {}
 
@@ -72,6 +76,11 @@ public final class ConfigLoader {
   private static void applyEnv(Map<String, Object> flat, Map<String, String> env) {
     Map<String, String> byEnvName = new LinkedHashMap<>();
     flat.keySet().forEach(path -> byEnvName.put(envName(path), path));
+    ENV_ALIASES.forEach((alias, path) -> {
+      if (flat.containsKey(path)) {
+        byEnvName.put(alias, path);
+      }
+    });
     env.forEach((name, value) -> {
       if (!name.startsWith(ENV_PREFIX) || name.equals(CONFIG_ENV)) {
         return;
@@ -155,11 +164,23 @@ public final class ConfigLoader {
             s.integer("webhook.per_endpoint_concurrency"), s.integer("webhook.max_in_flight"),
             s.integer("webhook.max_held"), s.integer("webhook.poll_ms"), s.integer("webhook.claim_interval_ms"),
             s.integer("webhook.lease_seconds"),
-            s.integer("webhook.max_active_rules"), s.integer("webhook.resolve_cache_seconds")),
+            s.integer("webhook.max_active_rules"), s.integer("webhook.resolve_cache_seconds"),
+            s.integer("webhook.secret_overlap_seconds")),
         new Config.Live(s.str("live.jwt_secret"), tokenTtl(s.integer("live.token_ttl_seconds")),
             s.integer("live.heartbeat_seconds"), s.integer("live.stream_buffer_bytes"),
             s.integer("live.replay_page_size"), s.integer("live.seam_buffer_events"),
-            s.integer("live.max_streams_per_partner")));
+            s.integer("live.max_streams_per_partner")),
+        new Config.Logging(oneOf(s, "logging.format", LOG_FORMATS, false),
+            oneOf(s, "logging.level", LOG_LEVELS, true)));
+  }
+
+  /** A word from a fixed list, so that a typo stops the node at start instead of logging in a surprising way. */
+  private static String oneOf(Settings s, String path, List<String> allowed, boolean upperCase) {
+    String value = upperCase ? s.str(path).toUpperCase(Locale.ROOT) : s.str(path).toLowerCase(Locale.ROOT);
+    if (!allowed.contains(value)) {
+      throw new IllegalArgumentException(path + " must be one of " + allowed + ", got '" + s.str(path) + "'");
+    }
+    return value;
   }
 
   /** Checked here so that a typo stops the node at start, naming the setting. */

@@ -2,6 +2,8 @@ package io.keypulse.delivery;
 
 import io.keypulse.bus.Addresses;
 import io.keypulse.bus.CredentialsChanged;
+import io.keypulse.bus.DeliveriesDue;
+import io.keypulse.bus.RequestIds;
 import io.keypulse.config.Config;
 import io.keypulse.partner.Partners;
 import io.micrometer.core.instrument.Gauge;
@@ -16,6 +18,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -37,6 +40,8 @@ public final class DeliveryVerticle extends VerticleBase {
   private static final long DEPTH_EVERY_MILLIS = 5000;
   private static final long STOP_GRACE_MILLIS = 5000;
   private static final long RECORD_RETRY_MILLIS = 1000;
+  /** Request ids remembered for rows not yet claimed; older ones are forgotten (their lines then lack the id). */
+  private static final int MAX_REMEMBERED_REQUESTS = 10_000;
 
   /** Deliveries this node holds for one endpoint: waiting their turn, and being sent. */
   private static final class Endpoint {
@@ -61,6 +66,13 @@ public final class DeliveryVerticle extends VerticleBase {
   private final Set<String> failing = new HashSet<>();
   private final AtomicLong depth = new AtomicLong();
   private final AtomicLong oldestSeconds = new AtomicLong();
+  /** Event id -> the request that ingested it, as announced with rule matches: for this node's log lines. */
+  private final Map<Long, String> requestOfEvent = new LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Long, String> eldest) {
+      return size() > MAX_REMEMBERED_REQUESTS;
+    }
+  };
   private WebhookSender sender;
   private Outbox outbox;
   private int sending;
@@ -95,7 +107,10 @@ public final class DeliveryVerticle extends VerticleBase {
       oldestSeconds.set(d.getDouble("oldest_seconds").longValue());
     }));
     return Future.join(
-        vertx.eventBus().consumer(Addresses.DELIVERIES_DUE, msg -> poke()).completion(),
+        vertx.eventBus().<DeliveriesDue>consumer(Addresses.DELIVERIES_DUE, msg -> {
+          requestOfEvent.putAll(msg.body().requests());
+          poke();
+        }).completion(),
         vertx.eventBus().<CredentialsChanged>consumer(Addresses.CREDENTIALS_CHANGED,
             msg -> sender.forgetSecret(msg.body().partnerId())).completion());
   }
@@ -224,6 +239,9 @@ public final class DeliveryVerticle extends VerticleBase {
       endpoint.sending--;
       sending--;
       Outbox.Outcome outcome = done.result();
+      if (log.isDebugEnabled()) {
+        logAttempt(d, outcome);
+      }
       unrecorded.add(outcome);
       noteHealth(d.url(), "delivered".equals(outcome.status()));
       if ("pending".equals(outcome.status())) {
@@ -233,6 +251,14 @@ public final class DeliveryVerticle extends VerticleBase {
       record();
       sendWhatFits();
       pokeIfMoreDue();
+    });
+  }
+
+  private void logAttempt(Delivery d, Outbox.Outcome outcome) {
+    String requestId = d.eventId() != null ? requestOfEvent.get(d.eventId()) : null;
+    RequestIds.within(requestId, () -> {
+      log.debug("webhook {} ({}) to {}: attempt {}, {}", d.deliveryId(), d.event(), d.url(), d.attempts() + 1,
+          outcome.status());
     });
   }
 

@@ -2,6 +2,7 @@ package io.keypulse.delivery;
 
 import io.keypulse.config.Config;
 import io.keypulse.partner.Partners;
+import io.keypulse.partner.WebhookSecrets;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -23,7 +24,8 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * One webhook attempt, start to verdict: the target checked (SSRF rules, pinned address), the body
- * signed with the partner's secret, sent, and the outcome decided (delivered, retry when, failed).
+ * signed with the partner's secret (X-KeyPulse-* and Standard Webhooks headers), sent, and the
+ * outcome decided (delivered, retry when, failed).
  * The delivery actor decides what to send and records what came of it; this does the sending.
  */
 final class WebhookSender {
@@ -36,7 +38,7 @@ final class WebhookSender {
   private final WebClient client;
   private final MeterRegistry metrics;
   private final Timer latency;
-  private final Map<String, String> secrets = new HashMap<>();
+  private final Map<String, WebhookSecrets> secrets = new HashMap<>();
   private final Map<String, Counter> outcomes = new HashMap<>();
 
   WebhookSender(Vertx vertx, Config.Webhook config, Partners partners, MeterRegistry metrics) {
@@ -83,18 +85,27 @@ final class WebhookSender {
         });
   }
 
-  private Future<Integer> send(Delivery d, WebhookTargets.Target target, String secret) {
+  /**
+   * webhook-id is the delivery id, so it stays the same across retries and replays (receivers
+   * deduplicate on it); the timestamp and both signatures are made afresh for each attempt.
+   */
+  private Future<Integer> send(Delivery d, WebhookTargets.Target target, WebhookSecrets signing) {
     byte[] body = d.payload().getBytes(StandardCharsets.UTF_8);
+    Instant now = Instant.now();
+    long timestamp = now.getEpochSecond();
     String path = target.uri().getRawPath() == null || target.uri().getRawPath().isEmpty() ? "/" : target.uri().getRawPath();
     String uri = target.uri().getRawQuery() == null ? path : path + "?" + target.uri().getRawQuery();
     return client.request(HttpMethod.POST, SocketAddress.inetSocketAddress(target.port(),
             target.address().getHostAddress()), target.port(), target.host(), uri)
         .ssl(target.https()).followRedirects(false).timeout(config.timeoutMs())
         .putHeader("Content-Type", "application/json")
-        .putHeader("X-KeyPulse-Signature", Signer.sign(secret, body))
-        .putHeader("X-KeyPulse-Timestamp", Long.toString(Instant.now().getEpochSecond()))
+        .putHeader("X-KeyPulse-Signature", Signer.sign(signing.current(), body))
+        .putHeader("X-KeyPulse-Timestamp", Long.toString(timestamp))
         .putHeader("X-KeyPulse-Delivery", d.deliveryId())
         .putHeader("X-KeyPulse-Event", d.eventHeader())
+        .putHeader("webhook-id", d.deliveryId())
+        .putHeader("webhook-timestamp", Long.toString(timestamp))
+        .putHeader("webhook-signature", Signer.standard(signing.signingAt(now), d.deliveryId(), timestamp, body))
         .sendBuffer(Buffer.buffer(body))
         .map(response -> response.statusCode());
   }
@@ -122,13 +133,13 @@ final class WebhookSender {
     return new Outbox.Outcome(d, attempt, status, next);
   }
 
-  private Future<String> secret(String partnerId) {
-    String known = secrets.get(partnerId);
+  private Future<WebhookSecrets> secret(String partnerId) {
+    WebhookSecrets known = secrets.get(partnerId);
     if (known != null) {
       return Future.succeededFuture(known);
     }
-    return partners.webhookSecret(partnerId).map(found -> {
-      String secret = found.orElseThrow(() -> new IllegalStateException("partner " + partnerId + " is gone"));
+    return partners.webhookSecrets(partnerId).map(found -> {
+      WebhookSecrets secret = found.orElseThrow(() -> new IllegalStateException("partner " + partnerId + " is gone"));
       secrets.put(partnerId, secret);
       return secret;
     });

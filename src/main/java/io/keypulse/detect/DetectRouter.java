@@ -10,6 +10,7 @@ import io.keypulse.bus.EventFacts;
 import io.keypulse.bus.KeyCommand;
 import io.keypulse.bus.ProvisionCheck;
 import io.keypulse.bus.ProvisionVerdict;
+import io.keypulse.bus.RequestIds;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -91,12 +92,16 @@ public final class DetectRouter {
     return known;
   }
 
-  /** Sends each event to its key's shard (one message per shard, order kept): new alerts and score per event. */
-  public Future<Detected> detect(List<EventFacts> events) {
-    return send(events, false);
+  /**
+   * Sends each event to its key's shard (one message per shard, order kept): new alerts and score per event.
+   * requestOfEvent (same order, entries may be null) names the request each came with: a message's headers
+   * carry the ids of the requests whose events it holds.
+   */
+  public Future<Detected> detect(List<EventFacts> events, List<String> requestOfEvent) {
+    return send(events, requestOfEvent, false);
   }
 
-  Future<Detected> send(List<EventFacts> events, boolean forwarded) {
+  Future<Detected> send(List<EventFacts> events, List<String> requestOfEvent, boolean forwarded) {
     Map<String, List<Integer>> byShard = new LinkedHashMap<>();
     for (int i = 0; i < events.size(); i++) {
       EventFacts e = events.get(i);
@@ -109,7 +114,10 @@ public final class DetectRouter {
     List<Future<Void>> replies = new ArrayList<>();
     byShard.forEach((address, indexes) -> {
       List<EventFacts> group = indexes.stream().map(events::get).toList();
-      replies.add(vertx.eventBus().<Detected>request(address, new DetectEvents(group, forwarded), options)
+      String requestIds = RequestIds.join(indexes.stream().map(requestOfEvent::get).toList());
+      DeliveryOptions sent = requestIds == null ? options : new DeliveryOptions(options)
+          .addHeader(RequestIds.BUS_HEADER, requestIds);
+      replies.add(vertx.eventBus().<Detected>request(address, new DetectEvents(group, forwarded), sent)
           .map(reply -> {
             for (int j = 0; j < indexes.size(); j++) {
               counts[indexes.get(j)] = reply.body().newAlerts().get(j);

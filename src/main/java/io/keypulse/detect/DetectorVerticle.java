@@ -7,6 +7,7 @@ import io.keypulse.bus.EventFacts;
 import io.keypulse.bus.KeyCommand;
 import io.keypulse.bus.ProvisionCheck;
 import io.keypulse.bus.ProvisionVerdict;
+import io.keypulse.bus.RequestIds;
 import io.keypulse.db.Pools;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -14,6 +15,7 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.sqlclient.Pool;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -73,11 +75,17 @@ public final class DetectorVerticle extends VerticleBase {
     return slots.checkpointRound(true, now()).compose(v -> writer.drain());
   }
 
+  /** The MDC carries the requests the message serves while it is handled here and when its answer is logged. */
   private void onMessage(Message<Object> msg) {
+    String requestIds = RequestIds.of(msg.headers());
+    RequestIds.within(requestIds, () -> handle(msg, requestIds));
+  }
+
+  private void handle(Message<Object> msg, String requestIds) {
     Object body = msg.body();
     Future<?> answer;
     if (body instanceof DetectEvents d) {
-      answer = detectAll(d);
+      answer = detectAll(d, requestIds);
     } else if (body instanceof ProvisionCheck c) {
       answer = provision(c);
     } else if (body instanceof KeyCommand k) {
@@ -85,14 +93,20 @@ public final class DetectorVerticle extends VerticleBase {
     } else {
       answer = Future.failedFuture("unexpected message " + body);
     }
-    answer.onSuccess(msg::reply).onFailure(e -> {
-      log.warn("shard {} could not answer {}: {}", shard, body.getClass().getSimpleName(), e.toString());
-      msg.fail(503, "detector unavailable");
-    });
+    answer.onSuccess(msg::reply).onComplete(done -> {
+      RequestIds.within(requestIds, () -> {
+        if (done.failed()) {
+          log.warn("shard {} could not answer {}: {}", shard, body.getClass().getSimpleName(), done.cause().toString());
+        } else if (body instanceof DetectEvents d && log.isDebugEnabled()) {
+          log.debug("shard {} detected {} events: {} new alerts", shard, d.events().size(),
+              ((Detected) done.result()).newAlerts().stream().mapToInt(Integer::intValue).sum());
+        }
+      });
+    }).onFailure(e -> msg.fail(503, "detector unavailable"));
   }
 
   /** Answers once the verdicts are committed: a caller told "2 alerts" can read them. */
-  private Future<Detected> detectAll(DetectEvents batch) {
+  private Future<Detected> detectAll(DetectEvents batch, String requestIds) {
     Map<String, List<EventFacts>> byKey = new LinkedHashMap<>();
     List<EventFacts> elsewhere = new ArrayList<>();
     for (EventFacts e : batch.events()) {
@@ -113,7 +127,7 @@ public final class DetectorVerticle extends VerticleBase {
       }
     });
     Future<Detected> moved = elsewhere.isEmpty() ? Future.succeededFuture(new Detected(List.of(), List.of()))
-        : router.send(elsewhere, true);
+        : router.send(elsewhere, Collections.nCopies(elsewhere.size(), requestIds), true);
     return moved.compose(there -> Future.join(new ArrayList<>(results.values()))
         .transform(detected -> Future.join(results.values().stream().filter(Future::succeeded)
             .map(r -> r.result().committed()).toList()))

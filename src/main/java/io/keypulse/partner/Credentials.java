@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.util.Base64;
 import java.util.HexFormat;
 
 /** Mints partner ids, API keys and webhook secrets; hashes keys for storage. */
@@ -20,8 +21,14 @@ public final class Credentials {
     return prefix + base62(40);
   }
 
+  /**
+   * whsec_ + base64 of 24 random bytes, the form Standard Webhooks' libraries decode into their
+   * signing key (32 characters, as the base62 secrets minted before were).
+   */
   public static String newWebhookSecret() {
-    return SECRET_PREFIX + base62(32);
+    byte[] raw = new byte[24];
+    RANDOM.nextBytes(raw);
+    return SECRET_PREFIX + Base64.getEncoder().encodeToString(raw);
   }
 
   public static String newPartnerId() {

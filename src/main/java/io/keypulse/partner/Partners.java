@@ -21,8 +21,13 @@ public final class Partners {
   private static final String SET_STATUS = "UPDATE partners SET status = $2 WHERE id = $1";
   private static final String SET_WEBHOOK = "UPDATE partners SET webhook_url = $2 WHERE id = $1";
   private static final String WEBHOOK = "SELECT webhook_url FROM partners WHERE id = $1";
-  private static final String SECRET = "SELECT webhook_secret_enc FROM partners WHERE id = $1";
-  private static final String SET_SECRET = "UPDATE partners SET webhook_secret_enc = $2 WHERE id = $1";
+  private static final String SECRETS =
+      "SELECT webhook_secret_enc, previous_webhook_secret_enc, previous_secret_until FROM partners WHERE id = $1";
+  private static final String ROTATE_SECRET = """
+      UPDATE partners SET previous_webhook_secret_enc = webhook_secret_enc,
+             previous_secret_until = now() + $3::integer * interval '1 second', webhook_secret_enc = $2
+      WHERE id = $1
+      """;
   private static final String LIST = """
       SELECT p.id, p.name, p.status, p.rate_limit_per_min, p.partner_rate_limit_per_min, p.max_active_keys,
              p.webhook_url, p.created_at,
@@ -94,17 +99,29 @@ public final class Partners {
         : Optional.ofNullable(rows.iterator().next().getString(0)));
   }
 
-  /** The secret webhooks are signed with, decrypted (empty if no such partner). */
-  public Future<Optional<String>> webhookSecret(String partnerId) {
-    return pool.preparedQuery(SECRET).execute(Tuple.of(partnerId)).map(rows -> rows.size() == 0
-        ? Optional.empty()
-        : Optional.of(secrets.open(rows.iterator().next().getBuffer(0).getBytes())));
+  /** The secrets webhooks are signed with, decrypted (empty if no such partner). */
+  public Future<Optional<WebhookSecrets>> webhookSecrets(String partnerId) {
+    return pool.preparedQuery(SECRETS).execute(Tuple.of(partnerId)).map(rows -> {
+      if (rows.size() == 0) {
+        return Optional.empty();
+      }
+      Row row = rows.iterator().next();
+      Buffer previous = row.getBuffer("previous_webhook_secret_enc");
+      return Optional.of(new WebhookSecrets(secrets.open(row.getBuffer("webhook_secret_enc").getBytes()),
+          previous == null ? null : secrets.open(previous.getBytes()),
+          row.getOffsetDateTime("previous_secret_until") == null ? null
+              : row.getOffsetDateTime("previous_secret_until").toInstant()));
+    });
   }
 
-  /** Replaces the webhook secret; returns the new one (shown once). */
-  public Future<String> rotateWebhookSecret(String partnerId) {
+  /**
+   * Replaces the webhook secret; returns the new one (shown once). The replaced one goes on
+   * signing beside it for overlapSeconds (a secret replaced earlier stops at once).
+   */
+  public Future<String> rotateWebhookSecret(String partnerId, int overlapSeconds) {
     String secret = Credentials.newWebhookSecret();
-    return pool.preparedQuery(SET_SECRET).execute(Tuple.of(partnerId, Buffer.buffer(secrets.seal(secret))))
+    return pool.preparedQuery(ROTATE_SECRET)
+        .execute(Tuple.of(partnerId, Buffer.buffer(secrets.seal(secret)), overlapSeconds))
         .map(done -> secret);
   }
 

@@ -8,6 +8,7 @@ import io.keypulse.bus.DeliveriesDue;
 import io.keypulse.bus.Detected;
 import io.keypulse.bus.EventFacts;
 import io.keypulse.bus.NewEvent;
+import io.keypulse.bus.RequestIds;
 import io.keypulse.bus.StoredEvent;
 import io.keypulse.config.Config;
 import io.keypulse.db.PgFailures;
@@ -27,7 +28,9 @@ import io.vertx.sqlclient.Pool;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +46,8 @@ public final class EventStoreVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(EventStoreVerticle.class);
   public static final int UNAVAILABLE = 503;
 
-  private record Pending(Message<Append> request, List<NewEvent> events) {}
+  /** requestId: from the message's headers, for the log lines and the messages this request causes. */
+  private record Pending(Message<Append> request, List<NewEvent> events, String requestId) {}
 
   /** Arrival buckets older than this no longer count towards events_24h. */
   private static final String PRUNE_ARRIVALS =
@@ -111,7 +115,7 @@ public final class EventStoreVerticle extends VerticleBase {
       request.fail(UNAVAILABLE, "ingest is saturated, retry shortly");
       return;
     }
-    queue.add(new Pending(request, events));
+    queue.add(new Pending(request, events, RequestIds.of(request.headers())));
     queuedEvents += events.size();
     if (queuedEvents >= config.flushMaxEvents()) {
       flush();
@@ -133,7 +137,13 @@ public final class EventStoreVerticle extends VerticleBase {
     group.forEach(p -> events.addAll(p.events()));
     Timer.Sample sample = Timer.start();
     writer.append(events).onComplete(result -> {
-      sample.stop(flushTimes);
+      long nanos = sample.stop(flushTimes);
+      if (log.isDebugEnabled()) {
+        RequestIds.within(ids(group), () -> {
+          log.debug("group commit of {} events for {} requests: {} in {} ms", events.size(), group.size(),
+              result.succeeded() ? "committed" : "failed", nanos / 1_000_000);
+        });
+      }
       flushSizes.record(events.size());
       if (result.succeeded()) {
         answer(group, result.result());
@@ -163,9 +173,15 @@ public final class EventStoreVerticle extends VerticleBase {
 
   /** Answers the requests of a committed flush, hands its events to the detectors, publishes them. */
   private void deliver(List<Pending> group, List<StoredEvent> stored) {
-    Future<Detected> detected = detectors.detect(stored.stream().map(EventFacts::of).toList())
-        .onFailure(e -> log.warn("detection of {} events not confirmed ({}); the scheduler will catch up",
-            stored.size(), e.toString()));
+    List<String> requestOfEvent = new ArrayList<>(stored.size());
+    for (Pending p : group) {
+      for (int i = 0; i < p.events().size(); i++) {
+        requestOfEvent.add(p.requestId());
+      }
+    }
+    Future<Detected> detected = detectors.detect(stored.stream().map(EventFacts::of).toList(), requestOfEvent)
+        .onFailure(e -> RequestIds.within(ids(group), () -> log.warn(
+            "detection of {} events not confirmed ({}); the scheduler will catch up", stored.size(), e.toString())));
     int from = 0;
     for (Pending p : group) {
       int start = from;
@@ -187,10 +203,22 @@ public final class EventStoreVerticle extends VerticleBase {
       vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, new Committed(events), localOnly);
       return null;
     });
+    announceDeliveries(stored, requestOfEvent);
+  }
+
+  /** Rule matches wait in the outbox: every node's delivery actor hears of them, and of whose request they came. */
+  private void announceDeliveries(List<StoredEvent> stored, List<String> requestOfEvent) {
     int matches = stored.stream().mapToInt(StoredEvent::ruleMatches).sum();
-    if (matches > 0) {
-      vertx.eventBus().publish(Addresses.DELIVERIES_DUE, new DeliveriesDue(matches));
+    if (matches == 0) {
+      return;
     }
+    Map<Long, String> matchedRequests = new HashMap<>();
+    for (int i = 0; i < stored.size(); i++) {
+      if (stored.get(i).ruleMatches() > 0 && requestOfEvent.get(i) != null) {
+        matchedRequests.put(stored.get(i).id(), requestOfEvent.get(i));
+      }
+    }
+    vertx.eventBus().publish(Addresses.DELIVERIES_DUE, new DeliveriesDue(matches, matchedRequests));
   }
 
   /**
@@ -215,18 +243,19 @@ public final class EventStoreVerticle extends VerticleBase {
    */
   private void failed(List<Pending> group, Throwable cause) {
     if (PgFailures.unavailable(cause)) {
-      logOutage(cause);
+      RequestIds.within(ids(group), () -> logOutage(cause));
       group.forEach(p -> p.request().fail(UNAVAILABLE, "database unavailable, retry shortly"));
       next();
     } else if (group.size() > 1) {
-      log.warn("group commit failed ({}); retrying its {} requests one by one", cause.toString(), group.size());
+      RequestIds.within(ids(group), () -> log.warn("group commit failed ({}); retrying its {} requests one by one",
+          cause.toString(), group.size()));
       for (int i = group.size() - 1; i >= 0; i--) {
         queue.addFirst(group.get(i));
         queuedEvents += group.get(i).events().size();
       }
       isolateNext(group.size());
     } else {
-      log.error("could not store an event batch", cause);
+      RequestIds.within(group.get(0).requestId(), () -> log.error("could not store an event batch", cause));
       group.get(0).request().fail(500, "the event could not be stored");
       next();
     }
@@ -254,11 +283,19 @@ public final class EventStoreVerticle extends VerticleBase {
         deliver(List.of(p), result.result());
       } else {
         boolean down = PgFailures.unavailable(result.cause());
-        log.error("could not store an event batch", result.cause());
+        RequestIds.within(p.requestId(), () -> log.error("could not store an event batch", result.cause()));
         p.request().fail(down ? UNAVAILABLE : 500, down ? "database unavailable, retry shortly" : "the event could not be stored");
       }
       isolateNext(remaining - 1);
     });
+  }
+
+  /**
+   * A group's lines carry every request it serves (request_ids, the first as request_id): an operator
+   * following one request finds the commit that stored it. Built only when a line is written.
+   */
+  private static String ids(List<Pending> group) {
+    return RequestIds.join(group.stream().map(Pending::requestId).toList());
   }
 
   private void next() {

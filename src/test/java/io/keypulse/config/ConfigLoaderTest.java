@@ -44,6 +44,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  @DisplayName("logging: plain at INFO by default; KEYPULSE_LOG_FORMAT and KEYPULSE_LOGGING_* set it; an unknown format fails")
+  void logging() {
+    Config.Logging defaults = ConfigLoader.load(Map.of(), Map.of()).logging();
+    assertThat(defaults).isEqualTo(new Config.Logging("plain", "INFO"));
+    assertThat(defaults.json()).isFalse();
+    assertThat(ConfigLoader.load(Map.of("KEYPULSE_LOG_FORMAT", "JSON", "KEYPULSE_LOGGING_LEVEL", "debug"), Map.of())
+        .logging()).isEqualTo(new Config.Logging("json", "DEBUG"));
+    assertThat(ConfigLoader.load(Map.of("KEYPULSE_LOGGING_FORMAT", "json"), Map.of()).logging().json()).isTrue();
+    assertThatThrownBy(() -> ConfigLoader.load(Map.of("KEYPULSE_LOG_FORMAT", "logfmt"), Map.of()))
+        .hasMessageContaining("logging.format");
+    assertThatThrownBy(() -> ConfigLoader.load(Map.of(), Map.of("logging.level", "loud")))
+        .hasMessageContaining("logging.level");
+  }
+
+  @Test
   @DisplayName("flags win over the environment; a malformed number or an unknown setting fails loudly")
   void precedenceAndErrors() {
     Config c = ConfigLoader.load(Map.of("KEYPULSE_HTTP_PORT", "9090"), Map.of("http.port", "7070"));

@@ -42,4 +42,19 @@ class OpsTest extends NodeTest {
         .contains("keypulse_http_rejected_total{status=\"400\"}")
         .contains("vertx_http_server_requests_total");
   }
+
+  @Test
+  @DisplayName("/metrics has the JVM's memory, GC, threads and classes, the process' CPU, files and uptime, and the Postgres pools")
+  void runtimeAndPoolMetrics() {
+    api.get("/api/stats");  // a query, so the query pool has been used
+
+    String text = api.get("/metrics").raw();
+    assertThat(text).contains("jvm_memory_used_bytes{", "jvm_memory_max_bytes{", "jvm_gc_memory_allocated_bytes_total",
+        "jvm_gc_live_data_size_bytes", "jvm_threads_live_threads", "jvm_classes_loaded_classes",
+        "process_cpu_usage", "system_cpu_count", "process_files_open_files", "process_files_max_files",
+        "process_uptime_seconds", "process_start_time_seconds");
+    assertThat(text).containsPattern("vertx_pool_in_use\\{[^}]*pool_name=\"keypulse-query\"[^}]*pool_type=\"sql\"")
+        .containsPattern("vertx_pool_queue_pending\\{[^}]*pool_name=\"keypulse-write\"")
+        .containsPattern("vertx_pool_usage_seconds_count\\{[^}]*pool_name=\"keypulse-query\"");
+  }
 }

@@ -17,6 +17,11 @@ import java.util.regex.Pattern;
 public final class NodeProcess {
   private static final Pattern READY = Pattern.compile("KeyPulse ready at http://[^:]+:(\\d+)");
   private static final Pattern POSTGRES_READY = Pattern.compile("Postgres ready at postgresql://[^@]+@[^:]+:(\\d+)");
+  /** As scripts/keypulse starts a node: without them Hazelcast prints a warning to stderr, outside any log format. */
+  private static final List<String> OPENS = List.of("--add-modules", "java.se",
+      "--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED", "--add-opens", "java.base/java.lang=ALL-UNNAMED",
+      "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.management/sun.management=ALL-UNNAMED",
+      "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED");
   private final Process process;
   private final Path log;
   private final int port;
@@ -41,8 +46,9 @@ public final class NodeProcess {
     try {
       Path log = Files.createTempFile("keypulse-node-", ".log");
       List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-Dhazelcast.wait.seconds.before.join=0", "-cp", System.getProperty("java.class.path"),
-          "io.keypulse.Main"));
+          "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-Dhazelcast.wait.seconds.before.join=0"));
+      command.addAll(OPENS);
+      command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.keypulse.Main"));
       command.addAll(List.of(args));
       ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
       pb.environment().putAll(env);
@@ -104,7 +110,8 @@ public final class NodeProcess {
   private static int awaitReady(Pattern ready, Process process, Path log) throws IOException {
     Instant deadline = Instant.now().plusSeconds(90);
     while (Instant.now().isBefore(deadline)) {
-      Matcher m = ready.matcher(Files.readString(log));
+      // A JSON log line spells "/" as "\/".
+      Matcher m = ready.matcher(Files.readString(log).replace("\\/", "/"));
       if (m.find()) {
         return Integer.parseInt(m.group(1));
       }

@@ -14,10 +14,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
- * A receiver written in JavaScript and run by Node (src/test/resources/webhooks/node-receiver.js):
- * it verifies signatures as the first product document's snippet does, over
- * JSON.stringify(JSON.parse(body)), and over the raw body, and reports both for every request.
- * Node is a test prerequisite (.ci/run installs it).
+ * A receiver written in JavaScript and run by Node, reporting one JSON line per request. Either
+ * src/test/resources/webhooks/node-receiver.js, which verifies signatures as the first product
+ * document's snippet does, over JSON.stringify(JSON.parse(body)), and over the raw body; or
+ * standard-receiver.js, which verifies with the official Standard Webhooks library (see
+ * {@link NodeModules}). Node and npm are test prerequisites (.ci/run installs them).
  */
 public final class NodeReceiver implements AutoCloseable {
   private final Process process;
@@ -25,13 +26,22 @@ public final class NodeReceiver implements AutoCloseable {
   private final List<JsonObject> verdicts = new CopyOnWriteArrayList<>();
 
   public NodeReceiver(String webhookSecret) {
+    this(tempCopy("node-receiver.js"), "WEBHOOK_SECRET", webhookSecret);
+  }
+
+  /**
+   * The Standard Webhooks receiver: a delivery is accepted (200) when it verifies with one of
+   * these secrets, else refused (401). Reports {path, id, timestamp, signature, delivery, event,
+   * verdicts: [null, or the library's error, per secret], status, body}.
+   */
+  public static NodeReceiver standardWebhooks(String... secrets) {
+    return new NodeReceiver(NodeModules.script("standard-receiver.js"), "WEBHOOK_SECRETS", String.join(" ", secrets));
+  }
+
+  private NodeReceiver(Path script, String secretVariable, String secret) {
     try {
-      Path script = Files.createTempFile("node-receiver-", ".js");
-      try (var in = NodeReceiver.class.getResourceAsStream("/webhooks/node-receiver.js")) {
-        Files.write(script, in.readAllBytes());
-      }
       ProcessBuilder pb = new ProcessBuilder(node(), script.toString()).redirectErrorStream(true);
-      pb.environment().put("WEBHOOK_SECRET", webhookSecret);
+      pb.environment().put(secretVariable, secret);
       process = pb.start();
       BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
       String first = out.readLine();
@@ -59,7 +69,7 @@ public final class NodeReceiver implements AutoCloseable {
     return "http://127.0.0.1:" + port + path;
   }
 
-  /** The reports ({path, delivery, event, raw_ok, node_ok, body}) matching which, once there are n (or time is up). */
+  /** The reports (node-receiver.js: {path, delivery, event, raw_ok, node_ok, body}) matching which, once there are n (or time is up). */
   public List<JsonObject> await(Predicate<JsonObject> which, int n, long timeoutMillis) throws InterruptedException {
     long deadline = System.currentTimeMillis() + timeoutMillis;
     while (true) {
@@ -71,7 +81,19 @@ public final class NodeReceiver implements AutoCloseable {
     }
   }
 
-  private static String node() {
+  private static Path tempCopy(String resource) {
+    try {
+      Path script = Files.createTempFile("node-receiver-", ".js");
+      try (var in = NodeReceiver.class.getResourceAsStream("/webhooks/" + resource)) {
+        Files.write(script, in.readAllBytes());
+      }
+      return script;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static String node() {
     for (String candidate : List.of("/usr/bin/node", "/usr/bin/nodejs", "/usr/local/bin/node")) {
       if (Files.isExecutable(Path.of(candidate))) {
         return candidate;

@@ -14,6 +14,9 @@ import java.util.UUID;
 
 /** Starts real nodes for tests: real Postgres, real HTTP on a free port, a real Hazelcast member. */
 public final class TestNode {
+  /** secrets.master_key of every test node: a test may seal a webhook secret as a node would. */
+  public static final String MASTER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
   private TestNode() {}
 
   /**
@@ -34,7 +37,7 @@ public final class TestNode {
     // Refusals are answered at once in tests (AdmissionTest checks the delay itself).
     o.put("rate_limit.refusal_delay_ms", 0);
     o.put("admin.token", "test-admin-token");
-    o.put("secrets.master_key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+    o.put("secrets.master_key", MASTER_KEY);
     // Time-driven work at test speed.
     o.put("schedule.rotation_check_seconds", 1);
     o.put("schedule.rescue_check_seconds", 1);
