@@ -41,6 +41,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.ext.web.Router;
 import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
@@ -57,6 +58,7 @@ import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -80,9 +82,11 @@ public final class KeyPulseNode implements AutoCloseable {
   private final List<String> deployments;
   private final String adminToken;
   private final RuntimeMetrics runtimeMetrics;
+  private final Router router;
 
   private KeyPulseNode(Vertx vertx, EmbeddedPostgres embedded, PostgresWatchdog watchdog, PgTarget pg, int port,
-                       Readiness readiness, List<String> deployments, String adminToken, RuntimeMetrics runtimeMetrics) {
+                       Readiness readiness, List<String> deployments, String adminToken, RuntimeMetrics runtimeMetrics,
+                       Router router) {
     this.vertx = vertx;
     this.embedded = embedded;
     this.watchdog = watchdog;
@@ -92,6 +96,7 @@ public final class KeyPulseNode implements AutoCloseable {
     this.deployments = deployments;
     this.adminToken = adminToken;
     this.runtimeMetrics = runtimeMetrics;
+    this.router = router;
   }
 
   public static KeyPulseNode start(Config config) {
@@ -172,10 +177,15 @@ public final class KeyPulseNode implements AutoCloseable {
         config.auth().cacheSeconds())).await());
     deployments.add(vertx.deployVerticle(new RateLimitVerticle(api.limiter(), hazelcast)).await());
     int instances = config.http().instances() > 0 ? config.http().instances() : Runtime.getRuntime().availableProcessors();
-    deployments.add(vertx.deployVerticle(() -> new ApiVerticle(api), new DeploymentOptions().setInstances(instances))
-        .await());
+    List<ApiVerticle> apiVerticles = new CopyOnWriteArrayList<>();
+    deployments.add(vertx.deployVerticle(() -> {
+      ApiVerticle verticle = new ApiVerticle(api);
+      apiVerticles.add(verticle);
+      return verticle;
+    }, new DeploymentOptions().setInstances(instances)).await());
     readiness.serving(true);
-    return new KeyPulseNode(vertx, embedded, watchdog, pg, port, readiness, deployments, adminToken, runtimeMetrics);
+    return new KeyPulseNode(vertx, embedded, watchdog, pg, port, readiness, deployments, adminToken, runtimeMetrics,
+        apiVerticles.get(0).router());
   }
 
   private static VertxOptions vertxOptions(Config config) {
@@ -191,6 +201,11 @@ public final class KeyPulseNode implements AutoCloseable {
 
   public Vertx vertx() {
     return vertx;
+  }
+
+  /** The HTTP route table (every API verticle instance has an identical one). */
+  public Router router() {
+    return router;
   }
 
   public int port() {

@@ -17,6 +17,7 @@ import io.keypulse.live.Dashboard;
 import io.keypulse.live.LiveBridge;
 import io.keypulse.live.LiveStreams;
 import io.keypulse.live.Sessions;
+import io.keypulse.ops.ApiDescription;
 import io.keypulse.ops.OpsRoutes;
 import io.keypulse.partner.ApiKeys;
 import io.keypulse.partner.Partners;
@@ -43,6 +44,7 @@ public final class ApiVerticle extends VerticleBase {
   private final ApiSetup setup;
   private HttpServer server;
   private ConnectionGuard.Watch watch;
+  private Router router;
 
   public ApiVerticle(ApiSetup setup) {
     this.setup = setup;
@@ -90,7 +92,7 @@ public final class ApiVerticle extends VerticleBase {
             "too many operator requests from this address; retry later"), setup.adminToken());
     Failures failures = new Failures(setup.metrics());
 
-    Router router = Router.router(vertx);
+    router = Router.router(vertx);
     router.route().handler(new RequestTrail());
     // A body is read only once its caller is known and allowed (BodyReader, after authentication):
     // until then the request is paused, so a stranger's upload costs no memory.
@@ -158,6 +160,7 @@ public final class ApiVerticle extends VerticleBase {
     router.route("/admin/*").subRouter(admin.router(vertx));
     Dashboard.mount(router);
     OpsRoutes.mount(router, vertx, pool, setup.hazelcast(), setup.readiness(), setup.metrics());
+    ApiDescription.load().mount(router);
     router.route().failureHandler(RequestTrail.around(failures::handle));
     // No route, so no key was checked: the answer carries the client's anonymous budget.
     router.errorHandler(404, ctx -> anonymous.charge(ctx).onComplete(charged -> failures.handle(ctx)))
@@ -182,6 +185,11 @@ public final class ApiVerticle extends VerticleBase {
       bridge.credentialsChanged(msg.body().partnerId());
     });
     return Future.join(changes.completion(), server.listen(setup.port()));
+  }
+
+  /** The route table, once started: what the contract test compares with the API description. */
+  public Router router() {
+    return router;
   }
 
   /** Stops accepting, lets in-flight requests finish (up to the grace period). */

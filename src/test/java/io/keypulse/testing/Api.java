@@ -12,7 +12,10 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
-/** A partner's view of a node: real HTTP over loopback, synchronous, JSON in and out. */
+/**
+ * A partner's view of a node: real HTTP over loopback, synchronous, JSON in and out. Every answer is
+ * checked against the API description ({@link Contract}).
+ */
 public final class Api {
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final String base;
@@ -83,7 +86,9 @@ public final class Api {
     }
     try {
       HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-      return new Reply(r.statusCode(), r.headers(), r.body());
+      Reply reply = new Reply(r.statusCode(), r.headers(), r.body());
+      Contract.check(method, r.uri(), reply);
+      return reply;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
