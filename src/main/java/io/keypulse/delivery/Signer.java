@@ -41,9 +41,9 @@ public final class Signer {
   }
 
   /**
-   * Every secret KeyPulse ever minted is whsec_ + valid base64: today 24 random bytes, before
-   * Standard Webhooks 32 base62 characters, which are base64 too and decode to 24 bytes. So the
-   * specification's rule applies to all of them and partners' secrets did not change.
+   * Every secret KeyPulse mints is whsec_ + 32 base62 characters, which are base64 too and decode
+   * to 24 bytes. So the specification's rule applies to all of them and partners' secrets did not
+   * change.
    */
   private static byte[] standardKey(String secret) {
     String encoded = secret.startsWith(SECRET_PREFIX) ? secret.substring(SECRET_PREFIX.length()) : secret;

@@ -4,7 +4,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
-import java.util.Base64;
 import java.util.HexFormat;
 
 /** Mints partner ids, API keys and webhook secrets; hashes keys for storage. */
@@ -22,13 +21,12 @@ public final class Credentials {
   }
 
   /**
-   * whsec_ + base64 of 24 random bytes, the form Standard Webhooks' libraries decode into their
-   * signing key (32 characters, as the base62 secrets minted before were).
+   * whsec_ + 32 base62 characters, the documented format (SPEC, conformance kit). Base62 is a subset
+   * of base64, so the text after the prefix also decodes into the 24-byte key Standard Webhooks'
+   * libraries sign with (about 190 bits of it random).
    */
   public static String newWebhookSecret() {
-    byte[] raw = new byte[24];
-    RANDOM.nextBytes(raw);
-    return SECRET_PREFIX + Base64.getEncoder().encodeToString(raw);
+    return SECRET_PREFIX + base62(32);
   }
 
   public static String newPartnerId() {

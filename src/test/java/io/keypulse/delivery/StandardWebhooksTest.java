@@ -46,7 +46,7 @@ class StandardWebhooksTest extends WebhookNodeTest {
   @DisplayName("every payload kind verifies with the standardwebhooks library; webhook-id is the delivery id")
   void everyPayloadKindVerifies() throws Exception {
     Partner p = api.register("Standard");
-    assertThat(p.webhookSecret()).as("whsec_ + base64 of 24 random bytes").matches("whsec_[A-Za-z0-9+/]{32}");
+    assertThat(p.webhookSecret()).as("whsec_ + 32 base62 characters, valid base64 of 24 bytes").matches("whsec_[A-Za-z0-9]{32}");
     try (NodeReceiver node = NodeReceiver.standardWebhooks(p.webhookSecret())) {
       api.put("/api/v1/partners/webhook", new JsonObject().put("url", node.url("/partner")), key(p.apiKey()));
       createRule(p, "*", node.url("/rule"));
@@ -101,7 +101,7 @@ class StandardWebhooksTest extends WebhookNodeTest {
     Reply rotated = api.post("/api/v1/partners/webhook-secret/rotate", null, key(p.apiKey()));
     long rotatedAt = System.currentTimeMillis();
     String fresh = rotated.json().getString("webhook_secret");
-    assertThat(fresh).matches("whsec_[A-Za-z0-9+/]{32}").isNotEqualTo(old);
+    assertThat(fresh).matches("whsec_[A-Za-z0-9]{32}").isNotEqualTo(old);
     try (NodeReceiver node = NodeReceiver.standardWebhooks(old, fresh)) {
       assertThat(testSend(p, node.url("/overlap"))).isEqualTo("delivered");
       JsonObject during = node.await(r -> "/overlap".equals(r.getString("path")), 1, 5000).get(0);

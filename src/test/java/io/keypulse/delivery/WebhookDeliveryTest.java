@@ -345,7 +345,7 @@ class WebhookDeliveryTest extends WebhookNodeTest {
     Partner p = api.register("Rotating Secret");
     Reply rotated = api.post("/api/v1/partners/webhook-secret/rotate", null, key(p.apiKey()));
     String secret = rotated.json().getString("webhook_secret");
-    assertThat(secret).matches("whsec_[A-Za-z0-9+/]{32}").isNotEqualTo(p.webhookSecret());
+    assertThat(secret).matches("whsec_[A-Za-z0-9]{32}").isNotEqualTo(p.webhookSecret());
     Reply test = api.post("/api/v1/webhooks/test", new JsonObject().put("url", receiver.url("/rotated")),
         key(p.apiKey()));
     assertThat(test.json().getJsonObject("delivery").getString("status")).isEqualTo("delivered");
