@@ -120,7 +120,7 @@ public final class DetectorVerticle extends VerticleBase {
     Map<Long, Future<Detection>> results = new HashMap<>();
     byKey.forEach((route, events) -> {
       KeySlot slot = slots.key(events.get(0).partnerId(), events.get(0).keyId());
-      Future<List<Detection>> done = slot.enqueue(() -> inOrder(slot, events, 0, new ArrayList<>()), now());
+      Future<List<Detection>> done = slot.enqueue(() -> inOrder(slot, events, 0, new ArrayList<>(), requestIds), now());
       for (int i = 0; i < events.size(); i++) {
         int at = i;
         results.put(events.get(i).id(), done.map(list -> list.get(at)));
@@ -149,42 +149,50 @@ public final class DetectorVerticle extends VerticleBase {
   }
 
   /** One key's events of a message, one after the other. */
-  private Future<List<Detection>> inOrder(KeySlot slot, List<EventFacts> events, int next, List<Detection> done) {
+  private Future<List<Detection>> inOrder(KeySlot slot, List<EventFacts> events, int next, List<Detection> done,
+                                          String requestIds) {
     if (next == events.size()) {
       return Future.succeededFuture(done);
     }
-    return arrived(slot, events.get(next)).compose(d -> {
+    return arrived(slot, events.get(next), requestIds).compose(d -> {
       done.add(d);
-      return inOrder(slot, events, next + 1, done);
+      return inOrder(slot, events, next + 1, done, requestIds);
     });
   }
 
-  /** An event announced by a message: detected after any of the key's events the shard missed. */
-  private Future<Detection> arrived(KeySlot slot, EventFacts e) {
+  /**
+   * An event announced by a message: detected after any of the key's events the shard missed.
+   * requestIds: the requests the message serves, for the lines of the webhooks its alerts cause.
+   */
+  private Future<Detection> arrived(KeySlot slot, EventFacts e, String requestIds) {
     if (e.id() <= slot.watermark()) {
       return Future.succeededFuture(slot.recent.getOrDefault(e.id(), Detection.NONE));
     }
     if (!slot.anchored || e.previousId() > slot.watermark()) {
-      return catchUp(slot, e.id()).map(v -> slot.recent.getOrDefault(e.id(), Detection.NONE));
+      return catchUp(slot, e.id(), requestIds).map(v -> slot.recent.getOrDefault(e.id(), Detection.NONE));
     }
-    return detect(slot, e);
+    return detect(slot, e, requestIds);
   }
 
-  /** Detects, from the event log, every event of the key after its watermark up to {@code upTo}. */
-  private Future<Void> catchUp(KeySlot slot, long upTo) {
+  /**
+   * Detects, from the event log, every event of the key after its watermark up to {@code upTo}
+   * (the announced event, which requestIds ingested; the others' requests are not known here).
+   */
+  private Future<Void> catchUp(KeySlot slot, long upTo, String requestIds) {
     return loader.events(slot.partnerId, slot.keyId, slot.anchored, slot.watermark(), upTo).compose(missing -> {
       slot.anchored = true;
       setup.stats().replayed(missing.size());
       Future<Void> chain = Future.succeededFuture();
       for (EventFacts e : missing) {
-        chain = chain.compose(v -> e.id() <= slot.watermark() ? Future.succeededFuture() : detect(slot, e).mapEmpty());
+        chain = chain.compose(v -> e.id() <= slot.watermark() ? Future.succeededFuture()
+            : detect(slot, e, e.id() == upTo ? requestIds : null).mapEmpty());
       }
       boolean more = missing.size() == StateLoader.page();
-      return more ? chain.compose(v -> catchUp(slot, upTo)) : chain;
+      return more ? chain.compose(v -> catchUp(slot, upTo, requestIds)) : chain;
     });
   }
 
-  private Future<Detection> detect(KeySlot slot, EventFacts e) {
+  private Future<Detection> detect(KeySlot slot, EventFacts e, String requestIds) {
     return settings(e.partnerId()).compose(s -> {
       long now = now();
       Mutes mutes = s.mutes();
@@ -196,7 +204,7 @@ public final class DetectorVerticle extends VerticleBase {
               .otherwise(ProvisionVerdict.NONE)
           : Future.succeededFuture(ProvisionVerdict.NONE);
       return provisioning.map(p -> {
-        Detection d = record(e, outcome, p, mutes);
+        Detection d = record(e, outcome, p, mutes, requestIds);
         if (d != Detection.NONE) {
           slot.recent.put(e.id(), d);
         }
@@ -205,9 +213,10 @@ public final class DetectorVerticle extends VerticleBase {
     });
   }
 
-  private Detection record(EventFacts e, KeyDetector.Outcome outcome, ProvisionVerdict provisioning, Mutes mutes) {
+  private Detection record(EventFacts e, KeyDetector.Outcome outcome, ProvisionVerdict provisioning, Mutes mutes,
+                           String requestIds) {
     Verdict v = Verdict.of(e, outcome, provisioning, mutes, SCORE_FLOOR);
-    return v == null ? Detection.NONE : new Detection(v.alerts().size(), v.score(), writer.add(v));
+    return v == null ? Detection.NONE : new Detection(v.alerts().size(), v.score(), writer.add(v, requestIds));
   }
 
   private Future<ProvisionVerdict> provision(ProvisionCheck check) {
@@ -240,7 +249,7 @@ public final class DetectorVerticle extends VerticleBase {
       case CATCH_UP -> {
         // Whatever it finds, the checkpoint that follows records the watermark the scheduler asked about.
         slot.dirty = true;
-        yield catchUp(slot, Long.MAX_VALUE).map(v -> (Object) "ok");
+        yield catchUp(slot, Long.MAX_VALUE, null).map(v -> (Object) "ok");
       }
       case CHECK_ROTATION -> settings(c.partnerId()).map(s -> rotation(slot, s));
     }, now());
@@ -255,7 +264,7 @@ public final class DetectorVerticle extends VerticleBase {
     }
     slot.state.rotationAlertedAt = now;
     slot.dirty = true;
-    writer.add(Verdict.alertOnly(slot.partnerId, slot.keyId, f, Instant.ofEpochMilli(now)));
+    writer.add(Verdict.alertOnly(slot.partnerId, slot.keyId, f, Instant.ofEpochMilli(now)), null);
     return "alerted";
   }
 

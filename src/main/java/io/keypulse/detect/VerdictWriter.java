@@ -15,6 +15,7 @@ import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +40,8 @@ final class VerdictWriter {
 
   record Checkpoint(String owner, long lastEventId, byte[] state) {}
 
-  private record Queued(Verdict verdict, Promise<Void> committed) {}
+  /** requestIds: the requests whose event this verdict is about (null if none), for their webhooks' lines. */
+  private record Queued(Verdict verdict, Promise<Void> committed, String requestIds) {}
 
   private record Batch(List<Queued> queued, List<Checkpoint> checkpoints) {
     List<Verdict> verdicts() {
@@ -61,14 +63,14 @@ final class VerdictWriter {
   }
 
   /** Queues a verdict; the future completes when it is committed (fails if it was given up). */
-  Future<Void> add(Verdict verdict) {
+  Future<Void> add(Verdict verdict, String requestIds) {
     if (verdicts.size() >= MAX_QUEUED) {
       // Unwritten verdicts leave their events unscored: the scheduler's rescue detects them again.
       verdicts.poll().committed().fail("verdict queue full");
       log.warn("verdict queue full; dropping the oldest (its event will be rescued)");
     }
     Promise<Void> committed = Promise.promise();
-    verdicts.add(new Queued(verdict, committed));
+    verdicts.add(new Queued(verdict, committed, requestIds));
     write();
     return committed.future();
   }
@@ -105,7 +107,8 @@ final class VerdictWriter {
       if (result.succeeded()) {
         result.result().alerts().forEach(alert -> vertx.eventBus().publish(Addresses.ALERTS_RAISED, alert, LOCAL));
         if (result.result().webhooks() > 0) {
-          vertx.eventBus().publish(Addresses.DELIVERIES_DUE, new DeliveriesDue(result.result().webhooks()));
+          vertx.eventBus().publish(Addresses.DELIVERIES_DUE,
+              new DeliveriesDue(result.result().webhooks(), requestsOf(batch)));
         }
         batch.queued().forEach(q -> q.committed().complete());
       } else if (PgFailures.unavailable(result.cause())) {
@@ -188,6 +191,18 @@ final class VerdictWriter {
       latest.merge(c.owner(), c, (had, next) -> next.lastEventId() >= had.lastEventId() ? next : had);
     }
     return new ArrayList<>(latest.values());
+  }
+
+  /** Event id -> the requests that ingested it, for the verdicts that may have raised a webhook. */
+  private static Map<Long, String> requestsOf(Batch batch) {
+    Map<Long, String> requests = new HashMap<>();
+    for (Queued q : batch.queued()) {
+      Verdict v = q.verdict();
+      if (q.requestIds() != null && v.eventId() != null && !(v.alerts().isEmpty() && v.escalations().isEmpty())) {
+        requests.put(v.eventId(), q.requestIds());
+      }
+    }
+    return requests;
   }
 
   private static <T> List<T> take(ArrayDeque<T> queue) {

@@ -73,6 +73,36 @@ class JsonLogsTest {
   }
 
   @Test
+  @DisplayName("an alert's webhook line carries the id of the request whose event raised it")
+  void alertWebhookFollowed() {
+    Api.Partner p = api.register("Json Logs Alerts");
+    try (Receiver receiver = new Receiver()) {
+      Reply hook = api.put("/api/v1/partners/webhook", new JsonObject().put("url", receiver.url("/alerts")),
+          key(p.apiKey()));
+      assertThat(hook.status()).as(hook.toString()).isEqualTo(200);
+      String id = "alert-trace-" + System.nanoTime();
+      Reply ingest = api.post("/api/events", new JsonObject().put("key_id", "k9").put("event_type", "key_exported")
+          .put("severity", "critical"), "X-API-Key", p.apiKey(), "X-Request-Id", id);
+      assertThat(ingest.status()).as(ingest.toString()).isEqualTo(201);
+      assertThat(ingest.json().getInteger("alerts_triggered")).as(ingest.toString()).isPositive();
+      assertThat(receiver.await("/alerts", h -> true, 1, 15_000)).as("the alert's webhook").isNotEmpty();
+
+      long deadline = System.currentTimeMillis() + 15_000;
+      List<JsonObject> attempts;
+      do {
+        attempts = lines().stream().filter(line -> DELIVERY.equals(line.getString("loggerName")))
+            .filter(line -> line.getString("formattedMessage", "").contains("/alerts")).toList();
+        if (!attempts.isEmpty() && attempts.stream().allMatch(line -> carries(line, id))) {
+          break;
+        }
+        Sleep.millis(100);
+      } while (System.currentTimeMillis() < deadline);
+      assertThat(attempts).as("the alert webhook's attempt lines among %s", lines().stream()
+          .filter(line -> DELIVERY.equals(line.getString("loggerName"))).toList()).isNotEmpty().allMatch(line -> carries(line, id));
+    }
+  }
+
+  @Test
   @DisplayName("X-Request-Id is answered on every request; a long or unprintable one from the client is replaced")
   void requestIdAnswered() {
     String fresh = api.get("/health").header("X-Request-Id");
