@@ -29,6 +29,7 @@ import io.keypulse.live.LiveQuota;
 import io.keypulse.live.LiveStreams;
 import io.keypulse.live.Sessions;
 import io.keypulse.ops.Readiness;
+import io.keypulse.ops.StartupTimes;
 import io.keypulse.ops.RuntimeMetrics;
 import io.keypulse.partner.ApiKeys;
 import io.keypulse.partner.Partners;
@@ -38,6 +39,7 @@ import io.keypulse.store.EventStoreVerticle;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
@@ -105,39 +107,66 @@ public final class KeyPulseNode implements AutoCloseable {
 
   /** throwawayDataDir: --ephemeral, whose directory must not outlive the node even if it is killed. */
   public static KeyPulseNode start(Config config, boolean throwawayDataDir) {
-    EmbeddedPostgres embedded = config.pg().embedded()
-        ? EmbeddedPostgres.start(config.dataDir(), config.pg().embeddedPort(), throwawayDataDir) : null;
-    PostgresWatchdog watchdog = embedded != null ? PostgresWatchdog.start(embedded, config.pg()) : null;
+    return start(config, throwawayDataDir, new StartupTimes());
+  }
+
+  /**
+   * times: each phase of the start is noted there, for the ready line. The cluster member starts
+   * beside Postgres and the migrations: Hazelcast's start is ~2 s, mostly class loading, and the
+   * two need nothing from each other (the member serves nothing until the verticles are deployed).
+   */
+  public static KeyPulseNode start(Config config, boolean throwawayDataDir, StartupTimes times) {
+    PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    HazelcastClusterManager cluster = new HazelcastClusterManager(ClusterSetup.hazelcast(config.cluster()));
+    Future<Vertx> clustered = Vertx.builder()
+        .with(vertxOptions(config))
+        .withClusterManager(cluster)
+        .withMetrics(new MicrometerMetricsFactory(metrics))
+        .buildClustered();
+    EmbeddedPostgres embedded = null;
+    PostgresWatchdog watchdog = null;
     try {
+      embedded = config.pg().embedded()
+          ? EmbeddedPostgres.start(config.dataDir(), config.pg().embeddedPort(), throwawayDataDir) : null;
+      watchdog = embedded != null ? PostgresWatchdog.start(embedded, config.pg()) : null;
       PgTarget pg = embedded != null ? embedded.target() : PgTarget.parse(config.pg().url());
       log.info("Postgres at {}", pg);
+      times.done("postgres");
       Readiness readiness = new Readiness();
       if (watchdog != null) {
         readiness.store(watchdog::health);
       }
       Migrations.apply(pg);
       readiness.migrated();
-      return deploy(config, embedded, watchdog, pg, readiness);
+      times.done("migrations");
+      Vertx vertx = clustered.await();
+      return deploy(config, vertx, cluster, metrics, embedded, watchdog, pg, readiness, times);
     } catch (RuntimeException e) {
+      leaveCluster(clustered);
       stopStore(watchdog, embedded);
       throw e;
     }
   }
 
-  private static KeyPulseNode deploy(Config config, EmbeddedPostgres embedded, PostgresWatchdog watchdog, PgTarget pg,
-                                     Readiness readiness) {
-    PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  /** A start that failed leaves no member behind (its threads would keep the process alive). */
+  private static void leaveCluster(Future<Vertx> clustered) {
+    try {
+      clustered.transform(joined -> joined.succeeded() ? joined.result().close() : Future.succeededFuture())
+          .await(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("could not leave the cluster after a failed start: {}", e.toString());
+    }
+  }
+
+  private static KeyPulseNode deploy(Config config, Vertx vertx, HazelcastClusterManager cluster,
+                                     PrometheusMeterRegistry metrics, EmbeddedPostgres embedded,
+                                     PostgresWatchdog watchdog, PgTarget pg, Readiness readiness, StartupTimes times) {
     RuntimeMetrics runtimeMetrics = RuntimeMetrics.bind(metrics);
-    HazelcastClusterManager cluster = new HazelcastClusterManager(ClusterSetup.hazelcast(config.cluster()));
-    Vertx vertx = Vertx.builder()
-        .with(vertxOptions(config))
-        .withClusterManager(cluster)
-        .withMetrics(new MicrometerMetricsFactory(metrics))
-        .buildClustered().await();
     Codecs.registerAll(vertx);
     if (!ClusterSetup.awaitSettled(cluster.getHazelcastInstance(), SETTLE_LIMIT)) {
       log.warn("cluster still rebalancing after {}; starting anyway", SETTLE_LIMIT);
     }
+    times.done("cluster");
     String adminToken = SecretFiles.configuredOrGenerated(config.admin().token(), config.dataDir(), "admin-token",
         KeyPulseNode::randomToken);
     SecretBox secrets = new SecretBox(SecretFiles.configuredOrGenerated(config.secrets().masterKey(),
@@ -184,6 +213,7 @@ public final class KeyPulseNode implements AutoCloseable {
       return verticle;
     }, new DeploymentOptions().setInstances(instances)).await());
     readiness.serving(true);
+    times.done("verticles");
     return new KeyPulseNode(vertx, embedded, watchdog, pg, port, readiness, deployments, adminToken, runtimeMetrics,
         apiVerticles.get(0).router());
   }

@@ -6,6 +6,7 @@ import io.keypulse.db.EmbeddedPostgres;
 import io.keypulse.db.Migrations;
 import io.keypulse.db.PostgresWatchdog;
 import io.keypulse.ops.LogSetup;
+import io.keypulse.ops.StartupTimes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,8 +64,10 @@ public final class Main {
       return;
     }
     KeyPulseNode node;
+    StartupTimes times = new StartupTimes();
+    times.done("jvm and config");
     try {
-      node = KeyPulseNode.start(config, scratch != null);
+      node = KeyPulseNode.start(config, scratch != null, times);
     } catch (RuntimeException e) {
       if (scratch != null) {
         deleteTree(scratch);  // the node stopped its Postgres; nothing else will remove the directory
@@ -78,7 +81,7 @@ public final class Main {
       }
     }, "keypulse-shutdown"));
     String host = config.http().host().equals("0.0.0.0") ? "127.0.0.1" : config.http().host();
-    log.info("KeyPulse ready at http://{}:{}", host, node.port());
+    log.info("KeyPulse ready at http://{}:{} ({})", host, node.port(), times.summary());
   }
 
   /**
