@@ -1,42 +1,42 @@
 #!/usr/bin/env python3
 """Chaos run: a 3-node cluster of real processes over one Postgres, a webhook receiver, and partner
 traffic spread over every node, through five faults. One table row per fault; exit 1 if a row
-misses the bar: 0 acknowledged events missing, 0 duplicated, every expected alert delivered at
-least once, no 5xx other than 503, recovery within 15 s.
+misses the bar: every request acknowledged in the end, 0 acknowledged events missing, 0 duplicated,
+every expected alert delivered at least once, no 5xx other than 503, recovery within 15 s.
 
 Traffic: batches of 10 events, each carrying a unique seq, and every 2 s an anomaly (an event
-reported as critical on a fresh key: one critical_event alert each). Nothing is retried: a batch
-whose answer is not 202 may or may not be stored, so it counts as neither missing nor duplicated;
-an acknowledged one must be in Postgres exactly once. A probe ingests through every node that
-should be serving, every 250 ms; recovery is the longest time any of them kept failing (for the
-receiver outage: from its return until every alert raised before then is delivered).
+reported as critical on a fresh key: one critical_event alert each). Every ingest request carries
+its own Idempotency-Key. One whose answer leaves it open whether it was stored (cut: no answer,
+refused or reset connection, timeout; or 503, or 409 while its key is in flight) is retried with
+the same key and the same bytes, on any node that should be serving, with backoff, for up to 30 s
+after its first attempt, until it gets its 202 (a replay counts). So every request counts: an event
+acknowledged at first or on a retry must be in Postgres exactly once, and a request never
+acknowledged (still open at 30 s, or refused: a 422 on the byte-identical retry, a 5xx) fails the
+row. A probe ingests through every node that should be serving, every 250 ms (its requests retried
+the same way); recovery is the longest time any of them kept failing at the first attempt (for
+the receiver outage: from its return until every alert raised before then is delivered).
+
+Columns: requests sent; retried (first answer open), cut (of those, no answer at all); replayed
+(retries answered Idempotent-Replayed: the first attempt had been stored); unacked; acknowledged
+events, how many are in Postgres, missing, duplicated; alerts; 5xx other than 503; recovery.
 
 Usage: chaos.py [--workdir DIR]
 """
-import argparse, json, os, random, subprocess, sys, threading, time, urllib.error, urllib.request
+import argparse, json, os, random, subprocess, sys, threading, time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from localcluster import OPENER, LocalCluster, free_port, wait_for  # noqa: E402
+from chaos_requests import RETRYABLE, IngestRequest, Retries, post  # noqa: E402
+from localcluster import LocalCluster, free_port  # noqa: E402
 
 RECOVERY_BAR = 15
+# How long an open request is retried after its first attempt: the recovery bar with as much again to spare.
+RETRY_FOR = 2 * RECOVERY_BAR
 # Longer than the default schedule so deliveries outlive a 30 s receiver outage.
 NODE_ENV = {"KEYPULSE_WEBHOOK_ALLOWED_CIDRS": "127.0.0.0/8", "KEYPULSE_WEBHOOK_RETRY_DELAYS_MS": "1000,4000,16000,30000",
             "KEYPULSE_RATE_LIMIT_PER_MIN": "1000000", "KEYPULSE_RATE_LIMIT_REGISTER_PER_MIN": "1000",
             "KEYPULSE_HTTP_INSTANCES": "1"}
-
-
-def post(url, body, key=None, timeout=10):
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", **({"X-API-Key": key} if key else {})})
-    try:
-        with OPENER.open(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, None
-    except (urllib.error.URLError, OSError):
-        return None, None
 
 
 class Receiver:
@@ -72,13 +72,16 @@ class Receiver:
 
 
 class Traffic:
-    """Load, anomalies and probes for one scenario; nodes in `paused` get none of it."""
+    """Load, anomalies and probes for one scenario; nodes in `paused` get none of it. Every request
+    carries its own Idempotency-Key; one whose answer leaves its fate open is retried (Retries)."""
 
     def __init__(self, cluster, partners, tag):
         self.cluster, self.partners, self.tag = cluster, partners, tag
         self.paused, self.acked, self.expected = set(), set(), set()
         self.codes, self.lock, self.stopping = Counter(), threading.Lock(), threading.Event()
         self.failing_since, self.worst_outage, self.seq = {}, 0.0, 0
+        self.requests, self.retried, self.cut, self.replayed, self.unacked = 0, 0, 0, 0, []
+        self.retries = Retries(self.retry, self.never_acked)
 
     def serving(self):
         return [n for n in self.cluster.nodes if n.alive() and n.index not in self.paused]
@@ -88,13 +91,48 @@ class Traffic:
             self.seq += n
             return [f"{self.tag}-{i}" for i in range(self.seq - n, self.seq)]
 
-    def send(self, node, events, key):
-        status, _ = post(node.url + "/api/v1/events/ingest", {"data": events} if len(events) > 1 else events[0], key)
+    def send(self, node, events, key, anomaly=None):
+        """The first attempt of a new request; its status. An open answer hands it to the retries."""
+        request = IngestRequest(events, key, RETRY_FOR, anomaly)
+        status = self.attempt(node, request)
+        with self.lock:
+            self.requests += 1
+            if status in RETRYABLE:
+                self.retried += 1
+                self.cut += status is None
+        if status in RETRYABLE:
+            self.retries.add(request)
+        elif status != 202:
+            self.never_acked(request)
+        return status
+
+    def attempt(self, node, request):
+        status, replayed = request.send(node)
         with self.lock:
             self.codes[status or "no answer"] += 1
+            self.replayed += replayed
             if status == 202:
-                self.acked.update(e["data"]["seq"] for e in events)
+                self.acked.update(request.seqs)
+                if request.anomaly:
+                    self.expected.add(request.anomaly)
         return status
+
+    def retry(self, request):
+        """One more attempt, on any node that should be serving; True once the request is settled."""
+        nodes = self.serving()
+        if not nodes:
+            return False
+        status = self.attempt(random.choice(nodes), request)
+        if status in RETRYABLE:
+            return False
+        if status != 202:  # a 422 here means the node took the byte-identical retry for another request
+            self.never_acked(request)
+        return True
+
+    def never_acked(self, request):
+        """Refused for good (a 422, a 5xx but 503, ...) or still open at its deadline: the row fails."""
+        with self.lock:
+            self.unacked.append(request)
 
     def event(self, seq, key_id, **extra):
         return {"event_type": random.choice(["signing_operation", "key_accessed"]), "key_id": key_id,
@@ -114,10 +152,8 @@ class Traffic:
             nodes, (key, _) = self.serving(), random.choice(self.partners)
             if nodes:
                 n, key_id = n + 1, f"anomaly-{self.tag}-{n}"
-                if self.send(random.choice(nodes), [self.event(self.next_seqs(1)[0], key_id, severity="critical")],
-                             key) == 202:
-                    with self.lock:
-                        self.expected.add(key_id)
+                self.send(random.choice(nodes), [self.event(self.next_seqs(1)[0], key_id, severity="critical")],
+                          key, anomaly=key_id)
 
     def probe(self):
         while not self.stopping.wait(0.25):
@@ -147,6 +183,7 @@ class Traffic:
         now = time.time()
         for started in self.failing_since.values():
             self.worst_outage = max(self.worst_outage, now - started)
+        self.retries.drain()  # every open request settles or runs out of time (RETRY_FOR)
 
     def pause(self, node):
         self.paused.add(node.index)
@@ -230,12 +267,15 @@ def run(name, fault, cluster, partners, receiver, index):
     delivered = receiver.delivered(traffic.expected)
     bad = sum(n for code, n in traffic.codes.items() if isinstance(code, int) and code >= 500 and code != 503)
     recovery = traffic.worst_outage if delivered == len(traffic.expected) else float("inf")
-    row = {"scenario": name, "acked": len(traffic.acked), "in_postgres": len(traffic.acked) - missing,
+    for request in traffic.unacked[:10]:
+        print(f"   never acknowledged: {request.describe()}", flush=True)
+    row = {"scenario": name, "requests": traffic.requests, "retried": traffic.retried, "cut": traffic.cut,
+           "replayed": traffic.replayed, "unacked": len(traffic.unacked), "acked": len(traffic.acked), "in_postgres": len(traffic.acked) - missing,
            "missing": missing, "duplicates": duplicates, "alerts_expected": len(traffic.expected),
            "alerts_delivered": delivered, "5xx_not_503": bad, "recovery_s": round(recovery, 1),
            "answers": dict(Counter({str(k): v for k, v in traffic.codes.items()})),
            "seconds": round(time.time() - began, 1)}
-    row["ok"] = (missing == 0 and duplicates == 0 and delivered == len(traffic.expected) and bad == 0
+    row["ok"] = (missing == 0 and duplicates == 0 and not traffic.unacked and delivered == len(traffic.expected) and bad == 0
                  and recovery <= RECOVERY_BAR and len(traffic.acked) > 0)
     return row
 
@@ -247,7 +287,7 @@ def wait_for_quietly(predicate, seconds):
 
 
 def table(rows):
-    head = ("scenario", "acked", "in_postgres", "missing", "duplicates", "alerts_expected", "alerts_delivered",
+    head = ("scenario", "requests", "retried", "cut", "replayed", "unacked", "acked", "in_postgres", "missing", "duplicates", "alerts_expected", "alerts_delivered",
             "5xx_not_503", "recovery_s", "ok")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -269,7 +309,7 @@ def main():
         cluster.start()
         partners = []
         for i in range(4):
-            status, doc = post(cluster.nodes[i % 3].url + "/api/v1/partners/register",
+            status, doc, _ = post(cluster.nodes[i % 3].url + "/api/v1/partners/register",
                                {"name": f"Chaos {i}", "webhook_url": f"http://127.0.0.1:{receiver.port}/hook"})
             if status != 201:
                 raise SystemExit(f"registration failed: {status}")
