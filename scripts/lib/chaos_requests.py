@@ -78,22 +78,23 @@ class Retries:
             t.join()
 
     def work(self):
-        while True:
-            request = self.next_due()
-            if request is None:
-                return
-            settled = True
-            try:
-                if time.time() >= request.deadline:
-                    self.give_up(request)
-                else:
-                    settled = self.attempt(request)
-            finally:
-                with self.cond:
-                    self.busy -= 1
-                    if not settled:
-                        heapq.heappush(self.due, (time.time() + request.backoff(), next(self.order), request))
-                    self.cond.notify_all()
+        while (request := self.next_due()) is not None:
+            settled = self.settle(request)
+            with self.cond:
+                self.busy -= 1
+                if not settled:
+                    heapq.heappush(self.due, (time.time() + request.backoff(), next(self.order), request))
+                self.cond.notify_all()
+
+    def settle(self, request):
+        if time.time() >= request.deadline:
+            self.give_up(request)
+            return True
+        try:
+            return self.attempt(request)
+        except Exception as e:  # a worker that died here would leave drain() waiting for ever
+            print(f"   retry of {request.idem} failed: {e!r}", flush=True)
+            return False
 
     def next_due(self):
         with self.cond:
