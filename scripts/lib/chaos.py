@@ -27,7 +27,8 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from chaos_requests import RETRYABLE, IngestRequest, Retries, post  # noqa: E402
+from chaos_requests import post  # noqa: E402
+from chaos_traffic import Traffic  # noqa: E402
 from localcluster import LocalCluster, free_port  # noqa: E402
 
 RECOVERY_BAR = 15
@@ -69,129 +70,6 @@ class Receiver:
     def delivered(self, keys):
         with self.lock:
             return sum(1 for k in keys if self.hits[k] > 0)
-
-
-class Traffic:
-    """Load, anomalies and probes for one scenario; nodes in `paused` get none of it. Every request
-    carries its own Idempotency-Key; one whose answer leaves its fate open is retried (Retries)."""
-
-    def __init__(self, cluster, partners, tag):
-        self.cluster, self.partners, self.tag = cluster, partners, tag
-        self.paused, self.acked, self.expected = set(), set(), set()
-        self.codes, self.lock, self.stopping = Counter(), threading.Lock(), threading.Event()
-        self.failing_since, self.worst_outage, self.seq = {}, 0.0, 0
-        self.requests, self.retried, self.cut, self.replayed, self.unacked = 0, 0, 0, 0, []
-        self.retries = Retries(self.retry, self.never_acked)
-
-    def serving(self):
-        return [n for n in self.cluster.nodes if n.alive() and n.index not in self.paused]
-
-    def next_seqs(self, n):
-        with self.lock:
-            self.seq += n
-            return [f"{self.tag}-{i}" for i in range(self.seq - n, self.seq)]
-
-    def send(self, node, events, key, anomaly=None):
-        """The first attempt of a new request; its status. An open answer hands it to the retries."""
-        request = IngestRequest(events, key, RETRY_FOR, anomaly)
-        status = self.attempt(node, request)
-        with self.lock:
-            self.requests += 1
-            if status in RETRYABLE:
-                self.retried += 1
-                self.cut += status is None
-        if status in RETRYABLE:
-            self.retries.add(request)
-        elif status != 202:
-            self.never_acked(request)
-        return status
-
-    def attempt(self, node, request):
-        status, replayed = request.send(node)
-        with self.lock:
-            self.codes[status or "no answer"] += 1
-            self.replayed += replayed
-            if status == 202:
-                self.acked.update(request.seqs)
-                if request.anomaly:
-                    self.expected.add(request.anomaly)
-        return status
-
-    def retry(self, request):
-        """One more attempt, on any node that should be serving; True once the request is settled."""
-        nodes = self.serving()
-        if not nodes:
-            return False
-        status = self.attempt(random.choice(nodes), request)
-        if status in RETRYABLE:
-            return False
-        if status != 202:  # a 422 here means the node took the byte-identical retry for another request
-            self.never_acked(request)
-        return True
-
-    def never_acked(self, request):
-        """Refused for good (a 422, a 5xx but 503, ...) or still open at its deadline: the row fails."""
-        with self.lock:
-            self.unacked.append(request)
-
-    def event(self, seq, key_id, **extra):
-        return {"event_type": random.choice(["signing_operation", "key_accessed"]), "key_id": key_id,
-                "data": {"seq": seq, "run": self.tag, "ip": "10.9.0.1", "actor": "chaos"}, **extra}
-
-    def load(self):
-        while not self.stopping.is_set():
-            nodes, (key, _) = self.serving(), random.choice(self.partners)
-            if nodes:
-                seqs = self.next_seqs(10)
-                self.send(random.choice(nodes), [self.event(s, f"k-{random.randrange(40)}") for s in seqs], key)
-            time.sleep(0.05)
-
-    def anomalies(self):
-        n = 0
-        while not self.stopping.wait(2):
-            nodes, (key, _) = self.serving(), random.choice(self.partners)
-            if nodes:
-                n, key_id = n + 1, f"anomaly-{self.tag}-{n}"
-                self.send(random.choice(nodes), [self.event(self.next_seqs(1)[0], key_id, severity="critical")],
-                          key, anomaly=key_id)
-
-    def probe(self):
-        while not self.stopping.wait(0.25):
-            now, key = time.time(), self.partners[0][0]
-            for node in self.serving():
-                ok = self.send(node, [self.event(self.next_seqs(1)[0], "probe")], key) == 202
-                if node.index in self.paused:  # taken out while the probe was on its way
-                    continue
-                started = self.failing_since.get(node.index)
-                if ok and started is not None:
-                    self.worst_outage = max(self.worst_outage, time.time() - started)
-                    del self.failing_since[node.index]
-                elif not ok and started is None:
-                    self.failing_since[node.index] = now
-
-    def __enter__(self):
-        self.threads = [threading.Thread(target=f, daemon=True) for f in (self.load, self.load, self.load,
-                                                                           self.anomalies, self.probe)]
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        for t in self.threads:
-            t.join(30)
-        now = time.time()
-        for started in self.failing_since.values():
-            self.worst_outage = max(self.worst_outage, now - started)
-        self.retries.drain()  # every open request settles or runs out of time (RETRY_FOR)
-
-    def pause(self, node):
-        self.paused.add(node.index)
-        self.failing_since.pop(node.index, None)
-
-    def resume(self, node):
-        self.failing_since.pop(node.index, None)
-        self.paused.discard(node.index)
 
 
 # ---------------------------------------------------------------- the faults
@@ -256,7 +134,7 @@ def stored(cluster, tag):
 def run(name, fault, cluster, partners, receiver, index):
     tag = f"s{index}-{int(time.time())}"
     began = time.time()
-    with Traffic(cluster, partners, tag) as traffic:
+    with Traffic(cluster, partners, tag, RETRY_FOR) as traffic:
         time.sleep(5)
         fault(cluster, traffic, receiver)
         time.sleep(8)
@@ -267,17 +145,25 @@ def run(name, fault, cluster, partners, receiver, index):
     delivered = receiver.delivered(traffic.expected)
     bad = sum(n for code, n in traffic.codes.items() if isinstance(code, int) and code >= 500 and code != 503)
     recovery = traffic.worst_outage if delivered == len(traffic.expected) else float("inf")
-    for request in traffic.unacked[:10]:
-        print(f"   never acknowledged: {request.describe()}", flush=True)
+    explain(traffic)
     row = {"scenario": name, "requests": traffic.requests, "retried": traffic.retried, "cut": traffic.cut,
-           "replayed": traffic.replayed, "unacked": len(traffic.unacked), "acked": len(traffic.acked), "in_postgres": len(traffic.acked) - missing,
+           "replayed": len(traffic.replayed), "unacked": len(traffic.unacked),
+           "acked": len(traffic.acked), "in_postgres": len(traffic.acked) - missing,
            "missing": missing, "duplicates": duplicates, "alerts_expected": len(traffic.expected),
            "alerts_delivered": delivered, "5xx_not_503": bad, "recovery_s": round(recovery, 1),
            "answers": dict(Counter({str(k): v for k, v in traffic.codes.items()})),
            "seconds": round(time.time() - began, 1)}
-    row["ok"] = (missing == 0 and duplicates == 0 and not traffic.unacked and delivered == len(traffic.expected) and bad == 0
-                 and recovery <= RECOVERY_BAR and len(traffic.acked) > 0)
+    row["ok"] = (missing == 0 and duplicates == 0 and not traffic.unacked and delivered == len(traffic.expected)
+                 and bad == 0 and recovery <= RECOVERY_BAR and len(traffic.acked) > 0)
     return row
+
+
+def explain(traffic):
+    """The requests worth a look by name: answered from an earlier attempt, and never acknowledged."""
+    for request in traffic.replayed[:10]:
+        print(f"   stored at an earlier attempt, replayed: {request.describe()}", flush=True)
+    for request in traffic.unacked[:10]:
+        print(f"   never acknowledged: {request.describe()}", flush=True)
 
 
 def wait_for_quietly(predicate, seconds):
@@ -287,8 +173,8 @@ def wait_for_quietly(predicate, seconds):
 
 
 def table(rows):
-    head = ("scenario", "requests", "retried", "cut", "replayed", "unacked", "acked", "in_postgres", "missing", "duplicates", "alerts_expected", "alerts_delivered",
-            "5xx_not_503", "recovery_s", "ok")
+    head = ("scenario", "requests", "retried", "cut", "replayed", "unacked", "acked", "in_postgres", "missing",
+            "duplicates", "alerts_expected", "alerts_delivered", "5xx_not_503", "recovery_s", "ok")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         lines.append("| " + " | ".join(str(r[h]) for h in head) + " |")

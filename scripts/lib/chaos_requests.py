@@ -46,7 +46,7 @@ class IngestRequest:
         return min(2.0, 0.25 * 2 ** (self.attempts - 1)) * random.uniform(0.5, 1.0)
 
     def describe(self):
-        return f"{self.idem} (seq {self.seqs[0]}..): " + ", ".join(
+        return f"{self.idem} ({len(self.seqs)} events from seq {self.seqs[0]}): " + ", ".join(
             f"node {n} {s or 'cut'}{' replayed' if r else ''}" for n, s, r in self.answers)
 
 
