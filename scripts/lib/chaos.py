@@ -1,42 +1,43 @@
 #!/usr/bin/env python3
 """Chaos run: a 3-node cluster of real processes over one Postgres, a webhook receiver, and partner
 traffic spread over every node, through five faults. One table row per fault; exit 1 if a row
-misses the bar: 0 acknowledged events missing, 0 duplicated, every expected alert delivered at
-least once, no 5xx other than 503, recovery within 15 s.
+misses the bar: every request acknowledged in the end, 0 acknowledged events missing, 0 duplicated,
+every expected alert delivered at least once, no 5xx other than 503, recovery within 15 s.
 
 Traffic: batches of 10 events, each carrying a unique seq, and every 2 s an anomaly (an event
-reported as critical on a fresh key: one critical_event alert each). Nothing is retried: a batch
-whose answer is not 202 may or may not be stored, so it counts as neither missing nor duplicated;
-an acknowledged one must be in Postgres exactly once. A probe ingests through every node that
-should be serving, every 250 ms; recovery is the longest time any of them kept failing (for the
-receiver outage: from its return until every alert raised before then is delivered).
+reported as critical on a fresh key: one critical_event alert each). Every ingest request carries
+its own Idempotency-Key. One whose answer leaves it open whether it was stored (cut: no answer,
+refused or reset connection, timeout; or 503, or 409 while its key is in flight) is retried with
+the same key and the same bytes, on any node that should be serving, with backoff, for up to 30 s
+after its first attempt, until it gets its 202 (a replay counts). So every request counts: an event
+acknowledged at first or on a retry must be in Postgres exactly once, and a request never
+acknowledged (still open at 30 s, or refused: a 422 on the byte-identical retry, a 5xx) fails the
+row. A probe ingests through every node that should be serving, every 250 ms (its requests retried
+the same way); recovery is the longest time any of them kept failing at the first attempt (for
+the receiver outage: from its return until every alert raised before then is delivered).
+
+Columns: requests sent; retried (first answer open), cut (of those, no answer at all); replayed
+(retries answered Idempotent-Replayed: the first attempt had been stored); unacked; acknowledged
+events, how many are in Postgres, missing, duplicated; alerts; 5xx other than 503; recovery.
 
 Usage: chaos.py [--workdir DIR]
 """
-import argparse, json, os, random, subprocess, sys, threading, time, urllib.error, urllib.request
+import argparse, json, os, random, subprocess, sys, threading, time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from localcluster import OPENER, LocalCluster, free_port, wait_for  # noqa: E402
+from chaos_requests import post  # noqa: E402
+from chaos_traffic import Traffic  # noqa: E402
+from localcluster import LocalCluster, free_port  # noqa: E402
 
 RECOVERY_BAR = 15
+# How long an open request is retried after its first attempt: the recovery bar with as much again to spare.
+RETRY_FOR = 2 * RECOVERY_BAR
 # Longer than the default schedule so deliveries outlive a 30 s receiver outage.
 NODE_ENV = {"KEYPULSE_WEBHOOK_ALLOWED_CIDRS": "127.0.0.0/8", "KEYPULSE_WEBHOOK_RETRY_DELAYS_MS": "1000,4000,16000,30000",
             "KEYPULSE_RATE_LIMIT_PER_MIN": "1000000", "KEYPULSE_RATE_LIMIT_REGISTER_PER_MIN": "1000",
             "KEYPULSE_HTTP_INSTANCES": "1"}
-
-
-def post(url, body, key=None, timeout=10):
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", **({"X-API-Key": key} if key else {})})
-    try:
-        with OPENER.open(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, None
-    except (urllib.error.URLError, OSError):
-        return None, None
 
 
 class Receiver:
@@ -69,92 +70,6 @@ class Receiver:
     def delivered(self, keys):
         with self.lock:
             return sum(1 for k in keys if self.hits[k] > 0)
-
-
-class Traffic:
-    """Load, anomalies and probes for one scenario; nodes in `paused` get none of it."""
-
-    def __init__(self, cluster, partners, tag):
-        self.cluster, self.partners, self.tag = cluster, partners, tag
-        self.paused, self.acked, self.expected = set(), set(), set()
-        self.codes, self.lock, self.stopping = Counter(), threading.Lock(), threading.Event()
-        self.failing_since, self.worst_outage, self.seq = {}, 0.0, 0
-
-    def serving(self):
-        return [n for n in self.cluster.nodes if n.alive() and n.index not in self.paused]
-
-    def next_seqs(self, n):
-        with self.lock:
-            self.seq += n
-            return [f"{self.tag}-{i}" for i in range(self.seq - n, self.seq)]
-
-    def send(self, node, events, key):
-        status, _ = post(node.url + "/api/v1/events/ingest", {"data": events} if len(events) > 1 else events[0], key)
-        with self.lock:
-            self.codes[status or "no answer"] += 1
-            if status == 202:
-                self.acked.update(e["data"]["seq"] for e in events)
-        return status
-
-    def event(self, seq, key_id, **extra):
-        return {"event_type": random.choice(["signing_operation", "key_accessed"]), "key_id": key_id,
-                "data": {"seq": seq, "run": self.tag, "ip": "10.9.0.1", "actor": "chaos"}, **extra}
-
-    def load(self):
-        while not self.stopping.is_set():
-            nodes, (key, _) = self.serving(), random.choice(self.partners)
-            if nodes:
-                seqs = self.next_seqs(10)
-                self.send(random.choice(nodes), [self.event(s, f"k-{random.randrange(40)}") for s in seqs], key)
-            time.sleep(0.05)
-
-    def anomalies(self):
-        n = 0
-        while not self.stopping.wait(2):
-            nodes, (key, _) = self.serving(), random.choice(self.partners)
-            if nodes:
-                n, key_id = n + 1, f"anomaly-{self.tag}-{n}"
-                if self.send(random.choice(nodes), [self.event(self.next_seqs(1)[0], key_id, severity="critical")],
-                             key) == 202:
-                    with self.lock:
-                        self.expected.add(key_id)
-
-    def probe(self):
-        while not self.stopping.wait(0.25):
-            now, key = time.time(), self.partners[0][0]
-            for node in self.serving():
-                ok = self.send(node, [self.event(self.next_seqs(1)[0], "probe")], key) == 202
-                if node.index in self.paused:  # taken out while the probe was on its way
-                    continue
-                started = self.failing_since.get(node.index)
-                if ok and started is not None:
-                    self.worst_outage = max(self.worst_outage, time.time() - started)
-                    del self.failing_since[node.index]
-                elif not ok and started is None:
-                    self.failing_since[node.index] = now
-
-    def __enter__(self):
-        self.threads = [threading.Thread(target=f, daemon=True) for f in (self.load, self.load, self.load,
-                                                                           self.anomalies, self.probe)]
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        for t in self.threads:
-            t.join(30)
-        now = time.time()
-        for started in self.failing_since.values():
-            self.worst_outage = max(self.worst_outage, now - started)
-
-    def pause(self, node):
-        self.paused.add(node.index)
-        self.failing_since.pop(node.index, None)
-
-    def resume(self, node):
-        self.failing_since.pop(node.index, None)
-        self.paused.discard(node.index)
 
 
 # ---------------------------------------------------------------- the faults
@@ -219,7 +134,7 @@ def stored(cluster, tag):
 def run(name, fault, cluster, partners, receiver, index):
     tag = f"s{index}-{int(time.time())}"
     began = time.time()
-    with Traffic(cluster, partners, tag) as traffic:
+    with Traffic(cluster, partners, tag, RETRY_FOR) as traffic:
         time.sleep(5)
         fault(cluster, traffic, receiver)
         time.sleep(8)
@@ -230,14 +145,25 @@ def run(name, fault, cluster, partners, receiver, index):
     delivered = receiver.delivered(traffic.expected)
     bad = sum(n for code, n in traffic.codes.items() if isinstance(code, int) and code >= 500 and code != 503)
     recovery = traffic.worst_outage if delivered == len(traffic.expected) else float("inf")
-    row = {"scenario": name, "acked": len(traffic.acked), "in_postgres": len(traffic.acked) - missing,
+    explain(traffic)
+    row = {"scenario": name, "requests": traffic.requests, "retried": traffic.retried, "cut": traffic.cut,
+           "replayed": len(traffic.replayed), "unacked": len(traffic.unacked),
+           "acked": len(traffic.acked), "in_postgres": len(traffic.acked) - missing,
            "missing": missing, "duplicates": duplicates, "alerts_expected": len(traffic.expected),
            "alerts_delivered": delivered, "5xx_not_503": bad, "recovery_s": round(recovery, 1),
            "answers": dict(Counter({str(k): v for k, v in traffic.codes.items()})),
            "seconds": round(time.time() - began, 1)}
-    row["ok"] = (missing == 0 and duplicates == 0 and delivered == len(traffic.expected) and bad == 0
-                 and recovery <= RECOVERY_BAR and len(traffic.acked) > 0)
+    row["ok"] = (missing == 0 and duplicates == 0 and not traffic.unacked and delivered == len(traffic.expected)
+                 and bad == 0 and recovery <= RECOVERY_BAR and len(traffic.acked) > 0)
     return row
+
+
+def explain(traffic):
+    """The requests worth a look by name: answered from an earlier attempt, and never acknowledged."""
+    for request in traffic.replayed[:10]:
+        print(f"   stored at an earlier attempt, replayed: {request.describe()}", flush=True)
+    for request in traffic.unacked[:10]:
+        print(f"   never acknowledged: {request.describe()}", flush=True)
 
 
 def wait_for_quietly(predicate, seconds):
@@ -247,8 +173,8 @@ def wait_for_quietly(predicate, seconds):
 
 
 def table(rows):
-    head = ("scenario", "acked", "in_postgres", "missing", "duplicates", "alerts_expected", "alerts_delivered",
-            "5xx_not_503", "recovery_s", "ok")
+    head = ("scenario", "requests", "retried", "cut", "replayed", "unacked", "acked", "in_postgres", "missing",
+            "duplicates", "alerts_expected", "alerts_delivered", "5xx_not_503", "recovery_s", "ok")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         lines.append("| " + " | ".join(str(r[h]) for h in head) + " |")
@@ -269,7 +195,7 @@ def main():
         cluster.start()
         partners = []
         for i in range(4):
-            status, doc = post(cluster.nodes[i % 3].url + "/api/v1/partners/register",
+            status, doc, _ = post(cluster.nodes[i % 3].url + "/api/v1/partners/register",
                                {"name": f"Chaos {i}", "webhook_url": f"http://127.0.0.1:{receiver.port}/hook"})
             if status != 201:
                 raise SystemExit(f"registration failed: {status}")
