@@ -99,10 +99,10 @@ class GeneratedClientTest extends WebhookNodeTest {
     Session s = register("Client Events");
     assertThat(s.partner().getApiKey()).startsWith("pk_live_");
     assertThat(s.partner().getWebhookSecret()).matches("whsec_[A-Za-z0-9]{32}");
-    List<Integer> stored = ingestBothDialects(s);
+    List<Long> stored = ingestBothDialects(s);
 
-    List<List<Integer>> pages = new ArrayList<>();
-    Integer before = null;
+    List<List<Long>> pages = new ArrayList<>();
+    Long before = null;
     do {
       ListEvents200Response page = s.queries().listEvents(null, null, null, null, null, 2, before);
       pages.add(page.getEvents().stream().map(Event::getId).toList());
@@ -110,14 +110,14 @@ class GeneratedClientTest extends WebhookNodeTest {
     } while (before != null);
     assertThat(pages).as("limit 2 over 6 events").hasSize(3).allSatisfy(page -> assertThat(page).hasSize(2));
     assertThat(pages.stream().flatMap(List::stream)).as("newest first, each once")
-        .containsExactlyElementsOf(stored.stream().sorted((a, b) -> b - a).toList());
+        .containsExactlyElementsOf(stored.stream().sorted(java.util.Comparator.reverseOrder()).toList());
     assertThat(s.queries().listEvents("k3", null, Severity.CRITICAL, null, null, 20, null).getEvents())
         .extracting(Event::getKeyId, Event::getSeverity).containsExactly(tuple("k3", Severity.CRITICAL));
   }
 
   /** Six events: partner dialect single and batch of two, reference dialect single and batch of two. */
-  private List<Integer> ingestBothDialects(Session s) throws ApiException {
-    List<Integer> stored = new ArrayList<>();
+  private List<Long> ingestBothDialects(Session s) throws ApiException {
+    List<Long> stored = new ArrayList<>();
     IngestPartnerEventsRequest rotated = new IngestPartnerEventsRequest(partnerEvent("key_rotated", "k1"));
     stored.add(evtId(s.ingest().ingestPartnerEvents(rotated, "client-1").getEventId()));
     assertThat(evtId(s.ingest().ingestPartnerEvents(rotated, "client-1").getEventId())).as("replayed, not stored again")
@@ -157,7 +157,7 @@ class GeneratedClientTest extends WebhookNodeTest {
 
   private static List<Alert> allAlertsOnePerPage(Session s) throws ApiException {
     List<Alert> alerts = new ArrayList<>();
-    Integer before = null;
+    Long before = null;
     do {
       ListAlerts200Response page = s.queries().listAlerts(null, "policy_violation", null, null, 1, before);
       assertThat(page.getAlerts()).hasSizeLessThanOrEqualTo(1);
@@ -235,7 +235,7 @@ class GeneratedClientTest extends WebhookNodeTest {
         hit.header("webhook-signature"), "{}".getBytes(StandardCharsets.UTF_8))).as("another body").isEqualTo(false);
   }
 
-  private static Delivery awaitDelivered(Session s, int ruleId) throws Exception {
+  private static Delivery awaitDelivered(Session s, long ruleId) throws Exception {
     long deadline = System.currentTimeMillis() + 10_000;
     while (true) {
       List<Delivery> found = s.webhooks().listDeliveries(DeliveryStatus.DELIVERED, ruleId, 10, null).getDeliveries();
@@ -255,8 +255,8 @@ class GeneratedClientTest extends WebhookNodeTest {
     return new ReferenceEventIn().keyId(key).eventType("signing_request").severity(severity);
   }
 
-  private static int evtId(String eventId) {
+  private static long evtId(String eventId) {
     assertThat(eventId).matches("evt_\\d+");
-    return Integer.parseInt(eventId.substring(4));
+    return Long.parseLong(eventId.substring(4));
   }
 }
