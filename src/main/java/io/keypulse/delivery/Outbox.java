@@ -23,7 +23,10 @@ final class Outbox {
    * Due rows nobody holds, oldest first, skipping endpoints this node already holds its share of
    * and taking at most that share per endpoint. Candidates are read without locks; only the rows
    * taken are locked (FOR UPDATE SKIP LOCKED, re-checked, so two nodes never take one row and never
-   * wait for each other), and their lease is written in the same statement.
+   * wait for each other), and their lease is written in the same statement. The rows taken are
+   * found by primary key from the candidates' ids (= ANY(ARRAY(...))), not by a join: the outbox
+   * grows from empty faster than its statistics, and with them stale the planner joined 9 606 due
+   * rows to 1 024 candidates in a nested loop (6.5 s per claim: webhooks fell ever further behind).
    */
   private static final String CLAIM = """
       WITH candidates AS (
@@ -34,8 +37,9 @@ final class Outbox {
               ORDER BY next_attempt_at LIMIT $6) due
       ),
       taken AS (
-        SELECT d.id FROM deliveries d JOIN candidates c ON c.id = d.id
-        WHERE c.nth <= $5 AND d.status = 'pending' AND d.claimed_by IS NULL
+        SELECT d.id FROM deliveries d
+        WHERE d.id = ANY (ARRAY(SELECT id FROM candidates WHERE nth <= $5))
+          AND d.status = 'pending' AND d.claimed_by IS NULL
         ORDER BY d.next_attempt_at LIMIT $2
         FOR UPDATE OF d SKIP LOCKED
       )
