@@ -24,7 +24,12 @@ public final class Addresses {
    * The owner is the owner of the Hazelcast partition of the key; one address per member and shard.
    */
   public static String detect(String memberUuid, int shard) {
-    return "keypulse.detect." + memberUuid + "." + shard;
+    return detectShards(memberUuid) + shard;
+  }
+
+  /** What every shard address of one member starts with. */
+  public static String detectShards(String memberUuid) {
+    return "keypulse.detect." + memberUuid + ".";
   }
 
   /** A detector shard -> its node's live publisher: {@link AlertRaised}, once the alert is committed. */
