@@ -82,7 +82,24 @@ final class Idempotency implements Handler<RoutingContext> {
       ctx.fail(new HttpProblem(409, "a request with this " + HEADER + " is in flight; retry once it is answered"));
       return;
     }
-    ctx.addEndHandler(done -> inFlight.remove(slot));
+    // Freed as the answer's headers go out, not when the response ends: the end handler runs on a
+    // later turn of the loop, by which time the caller may have its answer and its next request
+    // with the key already on another connection. By the headers, the key has committed (or, when
+    // the request failed, never will). The end handler still frees it for a connection that closed
+    // with no answer; whichever comes first frees it, once, so it never frees a later request's slot.
+    Runnable release = new Runnable() {
+      private boolean done;
+
+      @Override
+      public void run() {
+        if (!done) {
+          done = true;
+          inFlight.remove(slot);
+        }
+      }
+    };
+    ctx.addHeadersEndHandler(v -> release.run());
+    ctx.addEndHandler(v -> release.run());
     String hash = hash(ctx);
     keys.find(scope, key).<Boolean>compose(found -> {
       if (found.isEmpty()) {
