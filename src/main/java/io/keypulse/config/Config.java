@@ -39,7 +39,8 @@ public record Config(
     }
   }
 
-  public record Store(int flushMaxEvents, int flushIntervalMs, int maxPendingEvents, int appendTimeoutSeconds) {}
+  public record Store(int flushMaxEvents, int flushIntervalMs, int flushesInFlight, int maxPendingEvents,
+                      int appendTimeoutSeconds) {}
 
   public record Ingest(int maxBatch, int maxDetailsBytes, int maxKeyIdLength, int maxActorLength,
                        long maxFutureSkewSeconds) {}

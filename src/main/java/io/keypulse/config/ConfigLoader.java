@@ -133,6 +133,7 @@ public final class ConfigLoader {
             s.integer("pg.embedded_check_ms"), s.integer("pg.restart_backoff_ms"),
             s.integer("pg.restart_backoff_max_ms")),
         new Config.Store(s.integer("store.flush_max_events"), s.integer("store.flush_interval_ms"),
+            flushesInFlight(s.integer("store.flushes_in_flight")),
             s.integer("store.max_pending_events"), s.integer("store.append_timeout_seconds")),
         new Config.Ingest(s.integer("ingest.max_batch"), s.integer("ingest.max_details_bytes"),
             s.integer("ingest.max_key_id_length"), s.integer("ingest.max_actor_length"),
@@ -187,6 +188,14 @@ public final class ConfigLoader {
   private static List<String> allowList(List<String> cidrs) {
     WebhookTargets.allowList(cidrs);
     return cidrs;
+  }
+
+  /** Each flush in flight can hold a whole batch of events in Postgres's queue; a few are enough. */
+  private static int flushesInFlight(int n) {
+    if (n < 1 || n > 16) {
+      throw new IllegalArgumentException("store.flushes_in_flight must be between 1 and 16, got " + n);
+    }
+    return n;
   }
 
   /** A live-feed token is a bearer credential that cannot be revoked: keep it short-lived. */

@@ -20,6 +20,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -39,10 +40,14 @@ import org.slf4j.LoggerFactory;
 /**
  * The event store's writer, one per node: gathers the events of concurrent ingest requests and
  * commits them together (group commit). A flush starts when enough events wait or shortly after
- * the first arrives; while one flush commits, the next batch gathers. Every request is answered
- * only after its flush committed, so a 2xx always means "in Postgres". Each committed flush then
- * goes to the detector shards, one message per shard; requests that asked for the detectors'
- * findings (the reference dialect's alerts_triggered) are answered when those arrive.
+ * the first arrives. Up to {@code store.flushes_in_flight} flushes are sent before the first has
+ * committed (pipelined, so Postgres never waits for the node between two), while the next batch
+ * gathers. Every request is answered only after its flush committed, so a 2xx always means "in
+ * Postgres". Flushes are released in the order they were sent, which is the order of their ids: a
+ * flush's requests are answered, its events go to the detector shards (one message per shard) and
+ * to the live feed, only once every flush sent before it has committed or failed. Requests that
+ * asked for the detectors' findings (the reference dialect's alerts_triggered) are answered when
+ * those arrive.
  */
 public final class EventStoreVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(EventStoreVerticle.class);
@@ -51,6 +56,16 @@ public final class EventStoreVerticle extends VerticleBase {
 
   /** requestId: from the message's headers, for the log lines and the messages this request causes. */
   private record Pending(Message<Append> request, List<NewEvent> events, String requestId) {}
+
+  /** A flush sent to Postgres, and its outcome once it has one. */
+  private static final class Flush {
+    final List<Pending> group;
+    AsyncResult<List<StoredEvent>> outcome;
+
+    Flush(List<Pending> group) {
+      this.group = group;
+    }
+  }
 
   /** Arrival buckets older than this no longer count towards events_24h. */
   private static final String PRUNE_ARRIVALS =
@@ -68,8 +83,11 @@ public final class EventStoreVerticle extends VerticleBase {
   private MessageConsumer<Append> consumer;
   /** The last flush handed to the live feed; the next waits for it. */
   private Future<Void> published = Future.succeededFuture();
+  /** Sent and not yet released, in the order sent: the release watermark is its head. */
+  private final ArrayDeque<Flush> inFlight = new ArrayDeque<>();
+  /** Requests of a failed group still to be committed one by one, to find the one that failed it. */
+  private int isolating;
   private int queuedEvents;
-  private boolean flushing;
   private long timer = -1;
   private Promise<Void> drained;
   private DistributionSummary flushSizes;
@@ -93,6 +111,8 @@ public final class EventStoreVerticle extends VerticleBase {
         .description("Time to commit one group").publishPercentileHistogram().register(metrics);
     Gauge.builder("keypulse.store.queue.events", () -> queuedEvents)
         .description("Events waiting for a group commit").register(metrics);
+    Gauge.builder("keypulse.store.flushes.in_flight", inFlight, ArrayDeque::size)
+        .description("Group commits sent and not yet released").register(metrics);
     consumer = vertx.eventBus().localConsumer(Addresses.STORE_APPEND, this::onAppend);
     vertx.setPeriodic(PRUNE_EVERY_MILLIS, id -> writePool.query(PRUNE_ARRIVALS).execute()
         .onFailure(e -> log.warn("could not prune stats_arrivals: {}", e.toString())));
@@ -103,13 +123,13 @@ public final class EventStoreVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     return consumer.unregister().compose(v -> {
-      if (queue.isEmpty() && !flushing) {
+      if (queue.isEmpty() && inFlight.isEmpty()) {
         return Future.succeededFuture();
       }
       drained = Promise.promise();
       flush();
       return drained.future();
-    });
+    }).eventually(writer::close);
   }
 
   private void onAppend(Message<Append> request) {
@@ -122,7 +142,7 @@ public final class EventStoreVerticle extends VerticleBase {
     queuedEvents += events.size();
     if (queuedEvents >= config.flushMaxEvents()) {
       flush();
-    } else if (timer < 0 && !flushing) {
+    } else if (timer < 0 && inFlight.size() < config.flushesInFlight()) {
       timer = vertx.setTimer(config.flushIntervalMs(), id -> {
         timer = -1;
         flush();
@@ -130,12 +150,16 @@ public final class EventStoreVerticle extends VerticleBase {
     }
   }
 
+  /** Sends what waits, as many flushes as there is room for in flight. */
   private void flush() {
-    if (flushing || queue.isEmpty()) {
-      return;
+    while (inFlight.size() < config.flushesInFlight() && !queue.isEmpty()) {
+      send(takeGroup());
     }
-    flushing = true;
-    List<Pending> group = takeGroup();
+  }
+
+  private void send(List<Pending> group) {
+    Flush flush = new Flush(group);
+    inFlight.add(flush);
     List<NewEvent> events = new ArrayList<>();
     group.forEach(p -> events.addAll(p.events()));
     Timer.Sample sample = Timer.start();
@@ -148,12 +172,25 @@ public final class EventStoreVerticle extends VerticleBase {
         });
       }
       flushSizes.record(events.size());
-      if (result.succeeded()) {
-        answer(group, result.result());
-      } else {
-        failed(group, result.cause());
-      }
+      flush.outcome = result;
+      release();
     });
+  }
+
+  /**
+   * Releases the flushes at the head that have an outcome, in the order they were sent. The writer's
+   * one connection already returns them in that order; this makes the promise not depend on it.
+   */
+  private void release() {
+    while (!inFlight.isEmpty() && inFlight.peek().outcome != null) {
+      Flush done = inFlight.poll();
+      if (done.outcome.succeeded()) {
+        deliver(done.group, done.outcome.result());
+      } else {
+        failed(done.group, done.outcome.cause());
+      }
+    }
+    next();
   }
 
   /** The Idempotency-Keys of the group's requests that carry one, with where their events sit. */
@@ -170,22 +207,24 @@ public final class EventStoreVerticle extends VerticleBase {
     return claims;
   }
 
-  /** Whole requests, up to flushMaxEvents events (always at least one request). */
+  /**
+   * Whole requests, up to flushMaxEvents events (always at least one request); a single request
+   * while a failed group's requests are retried one by one.
+   */
   private List<Pending> takeGroup() {
     List<Pending> group = new ArrayList<>();
     int size = 0;
-    while (!queue.isEmpty() && (group.isEmpty() || size + queue.peek().events().size() <= config.flushMaxEvents())) {
+    boolean alone = isolating > 0;
+    if (alone) {
+      isolating--;
+    }
+    while (!queue.isEmpty() && (group.isEmpty() || !alone && size + queue.peek().events().size() <= config.flushMaxEvents())) {
       Pending next = queue.poll();
       group.add(next);
       size += next.events().size();
     }
     queuedEvents -= size;
     return group;
-  }
-
-  private void answer(List<Pending> group, List<StoredEvent> stored) {
-    deliver(group, stored);
-    next();
   }
 
   /** Answers the requests of a committed flush, hands its events to the detectors, publishes them. */
@@ -262,7 +301,6 @@ public final class EventStoreVerticle extends VerticleBase {
     if (PgFailures.unavailable(cause)) {
       RequestIds.within(ids(group), () -> logOutage(cause));
       group.forEach(p -> p.request().fail(UNAVAILABLE, "database unavailable, retry shortly"));
-      next();
     } else if (group.size() > 1) {
       RequestIds.within(ids(group), () -> log.warn("group commit failed ({}); retrying its {} requests one by one",
           cause.toString(), group.size()));
@@ -270,10 +308,9 @@ public final class EventStoreVerticle extends VerticleBase {
         queue.addFirst(group.get(i));
         queuedEvents += group.get(i).events().size();
       }
-      isolateNext(group.size());
+      isolating += group.size();
     } else {
       refuse(group.get(0), cause);
-      next();
     }
   }
 
@@ -285,26 +322,6 @@ public final class EventStoreVerticle extends VerticleBase {
       log.warn("Postgres unavailable, ingest answers 503 ({} failed flushes so far): {}", outageFailures, cause.toString());
       lastOutageLog = now;
     }
-  }
-
-  private void isolateNext(int remaining) {
-    if (remaining == 0) {
-      next();
-      return;
-    }
-    Pending p = queue.poll();
-    queuedEvents -= p.events().size();
-    writer.append(p.events(), claims(List.of(p))).onComplete(result -> {
-      if (result.succeeded()) {
-        deliver(List.of(p), result.result());
-      } else if (PgFailures.unavailable(result.cause())) {
-        RequestIds.within(p.requestId(), () -> log.error("could not store an event batch", result.cause()));
-        p.request().fail(UNAVAILABLE, "database unavailable, retry shortly");
-      } else {
-        refuse(p, result.cause());
-      }
-      isolateNext(remaining - 1);
-    });
   }
 
   /**
@@ -329,10 +346,9 @@ public final class EventStoreVerticle extends VerticleBase {
   }
 
   private void next() {
-    flushing = false;
     if (!queue.isEmpty()) {
       flush();
-    } else if (drained != null) {
+    } else if (inFlight.isEmpty() && drained != null) {
       drained.complete();
     }
   }

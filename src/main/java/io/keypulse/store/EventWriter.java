@@ -8,6 +8,7 @@ import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -15,10 +16,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Writes one group commit: all events of a flush, their keys' rows and the stats counters, in one
+ * Writes group commits: all events of a flush, their keys' rows and the stats counters, in one
  * transaction of two pipelined statements (one round trip plus the commit). Each event learns the
  * id of its key's previous event, so that detection can follow every key in commit order. Alert
  * rules are matched here too: a match's outbox row commits with its event.
+ *
+ * <p>Every flush goes over one connection that the writer holds, so flushes sent before the first
+ * has committed queue up in Postgres behind it and run the moment it commits, with no round trip to
+ * the node between them; and they commit, and are answered, in the order they were sent.
  */
 final class EventWriter {
   /** Serialises writers across the cluster so that event ids increase in commit order. */
@@ -132,15 +137,42 @@ final class EventWriter {
   private static final String APPEND_CLAIMING = STATEMENT.formatted(IdempotencyKeys.CLAIMS_CTE);
 
   private final Pool pool;
+  /** The writer's connection, or its acquisition under way; null once it closed or failed. */
+  private Future<SqlConnection> connection;
 
   EventWriter(Pool pool) {
     this.pool = pool;
   }
 
   /**
+   * The held connection, or a new one when it is gone (Postgres restarted, or never reached): one
+   * acquisition at a time, so that flushes sent meanwhile wait for it in the order they were sent.
+   */
+  private Future<SqlConnection> connection() {
+    if (connection == null || connection.failed()) {
+      Future<SqlConnection> acquiring = pool.getConnection();
+      connection = acquiring;
+      acquiring.onSuccess(conn -> conn.closeHandler(closed -> {
+        if (connection == acquiring) {
+          connection = null;
+        }
+      }));
+    }
+    return connection;
+  }
+
+  /** Gives the connection back to the pool (the verticle stops). */
+  Future<Void> close() {
+    Future<SqlConnection> held = connection;
+    connection = null;
+    return held == null ? Future.succeededFuture() : held.compose(SqlConnection::close).otherwiseEmpty();
+  }
+
+  /**
    * Commits the events, all or none, and returns them stored, in the order given. The transaction
    * goes out in one pipelined burst (BEGIN, lock, statement, COMMIT): one round trip instead of
-   * three. If the lock or the statement fails, Postgres turns the COMMIT into a ROLLBACK.
+   * three. If the lock or the statement fails, Postgres turns the COMMIT into a ROLLBACK, and the
+   * next flush on the connection starts a transaction of its own.
    */
   Future<List<StoredEvent>> append(List<NewEvent> events) {
     return append(events, List.of());
@@ -156,14 +188,12 @@ final class EventWriter {
     if (!claims.isEmpty()) {
       addClaims(columns, claims);
     }
-    return pool.getConnection().compose(conn -> {
+    return connection().compose(conn -> {
       Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
       Future<RowSet<Row>> lock = conn.query(LOCK).execute();
       Future<RowSet<Row>> insert = conn.preparedQuery(statement).execute(columns);
       Future<RowSet<Row>> commit = conn.query("COMMIT").execute();
-      return Future.all(begin, lock, insert, commit)
-          .map(done -> stored(events, insert.result()))
-          .andThen(done -> conn.close());
+      return Future.all(begin, lock, insert, commit).map(done -> stored(events, insert.result()));
     });
   }
 
