@@ -16,6 +16,7 @@ import io.vertx.ext.web.handler.HttpException;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +38,8 @@ final class Failures {
       QueryStringDecoder.class.getName());
 
   private final MeterRegistry metrics;
+  /** Per status; built on first use, then looked up without Micrometer's registry (a flood is all refusals). */
+  private final Map<Integer, Counter> rejected = new ConcurrentHashMap<>();
 
   Failures(MeterRegistry metrics) {
     this.metrics = metrics;
@@ -91,8 +94,9 @@ final class Failures {
       // cannot carry another request, so it closes after this answer.
       response.putHeader("Connection", "close");
     }
-    Counter.builder("keypulse.http.rejected").tag("status", String.valueOf(problem.status()))
-        .description("Requests answered with an error").register(metrics).increment();
+    rejected.computeIfAbsent(problem.status(), status -> Counter.builder("keypulse.http.rejected")
+        .tag("status", String.valueOf(status)).description("Requests answered with an error").register(metrics))
+        .increment();
     response.setStatusCode(problem.status()).putHeader("Content-Type", "application/json")
         .end(new JsonObject().put("success", false).put("message", problem.message()).encode());
   }

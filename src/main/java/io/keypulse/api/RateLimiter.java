@@ -2,6 +2,7 @@ package io.keypulse.api;
 
 import com.hazelcast.cluster.Member;
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.partition.Partition;
 import io.keypulse.bus.Addresses;
 import io.keypulse.bus.Quota;
 import io.keypulse.bus.TakeToken;
@@ -32,6 +33,7 @@ public final class RateLimiter {
   private final HazelcastInstance hazelcast;
   private final Clock clock;
   private final ConcurrentHashMap<String, Window> windows = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Partition> partitions = new ConcurrentHashMap<>();
   private volatile long lastFullSweep;
   private final DeliveryOptions ask = new DeliveryOptions().setSendTimeout(ASK_TIMEOUT_MILLIS);
 
@@ -44,7 +46,7 @@ public final class RateLimiter {
   Future<Quota> take(Vertx vertx, String bucket, int perMinute) {
     // The limit is part of the bucket's name: a plan change starts a fresh bucket at the new size.
     String name = bucket + "@" + perMinute;
-    Member owner = hazelcast.getPartitionService().getPartition(name).getOwner();
+    Member owner = partitionOf(name).getOwner();
     if (owner == null || owner.localMember()) {
       return Future.succeededFuture(takeHere(name, perMinute));
     }
@@ -56,6 +58,22 @@ public final class RateLimiter {
           log.debug("rate-limit owner {} did not answer ({}); counting locally", owner, failure.toString());
           return Future.succeededFuture(takeHere(name, perMinute));
         });
+  }
+
+  /**
+   * The bucket's Hazelcast partition, which reads its current owner when asked. Finding it hashes the
+   * bucket's serialized name, per request until cached; bounded like the windows.
+   */
+  private Partition partitionOf(String name) {
+    Partition partition = partitions.get(name);
+    if (partition == null) {
+      if (partitions.size() >= MAX_WINDOWS) {
+        partitions.clear();
+      }
+      partition = hazelcast.getPartitionService().getPartition(name);
+      partitions.put(name, partition);
+    }
+    return partition;
   }
 
   /**
