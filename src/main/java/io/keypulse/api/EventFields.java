@@ -5,7 +5,6 @@ import io.netty.util.NetUtil;
 import io.vertx.core.json.JsonObject;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Set;
@@ -86,19 +85,23 @@ final class EventFields {
     return s.isEmpty() ? null : s;
   }
 
+  /** An event's details, and their JSON text: encoded here once, for the size check and the store. */
+  record Details(JsonObject object, String json) {}
+
   /** The free-form object of the event; {} when absent. JsonBodies has checked that Postgres can store it. */
-  JsonObject details(JsonObject json, String field, String where) {
+  Details details(JsonObject json, String field, String where) {
     Object value = json.getValue(field);
     if (value == null) {
-      return new JsonObject();
+      return new Details(new JsonObject(), "{}");
     }
     if (!(value instanceof JsonObject object)) {
       throw bad(where, field + " must be a JSON object");
     }
-    if (object.encode().getBytes(StandardCharsets.UTF_8).length > limits.maxDetailsBytes()) {
+    String text = object.encode();
+    if (Text.utf8Length(text) > limits.maxDetailsBytes()) {
       throw bad(where, field + " must be at most " + limits.maxDetailsBytes() + " bytes of JSON");
     }
-    return object;
+    return new Details(object, text);
   }
 
   Instant occurredAt(JsonObject json, String where) {

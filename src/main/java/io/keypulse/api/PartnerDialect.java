@@ -31,7 +31,8 @@ final class PartnerDialect implements Dialect {
   private NewEvent event(JsonObject json, String partnerId, String where) {
     String eventType = fields.eventType(json, where);
     String keyId = fields.keyId(json, where);
-    JsonObject data = fields.details(json, "data", where);
+    EventFields.Details details = fields.details(json, "data", where);
+    JsonObject data = details.object();
     String ip = firstNonNull(fields.ip(json.getValue("source_ip"), "source_ip", where),
         fields.ip(data.getValue("ip"), "data.ip", where),
         fields.ip(data.getValue("source_ip"), "data.source_ip", where));
@@ -41,7 +42,7 @@ final class PartnerDialect implements Dialect {
     String severity = fields.severity(json, where, false);
     String canonical = EventTypes.canonical(eventType, Boolean.TRUE.equals(data.getValue("export")));
     return new NewEvent(partnerId, keyId, eventType, canonical, severity == null ? "nominal" : severity,
-        severity == null, ip, actor, data, fields.occurredAt(json, where));
+        severity == null, ip, actor, data, fields.occurredAt(json, where), details.json());
   }
 
   @Override

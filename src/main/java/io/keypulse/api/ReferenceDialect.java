@@ -42,11 +42,11 @@ final class ReferenceDialect implements Dialect {
     String keyId = fields.keyId(json, where);
     String eventType = fields.eventType(json, where);
     String severity = fields.severity(json, where, true);
-    JsonObject details = fields.details(json, "details", where);
-    String canonical = EventTypes.canonical(eventType, Boolean.TRUE.equals(details.getValue("export")));
+    EventFields.Details details = fields.details(json, "details", where);
+    String canonical = EventTypes.canonical(eventType, Boolean.TRUE.equals(details.object().getValue("export")));
     return new NewEvent(partnerId, keyId, eventType, canonical, severity, false,
         fields.ip(json.getValue("source_ip"), "source_ip", where), fields.actor(json.getValue("actor"), "actor", where),
-        details, fields.occurredAt(json, where));
+        details.object(), fields.occurredAt(json, where), details.json());
   }
 
   @Override

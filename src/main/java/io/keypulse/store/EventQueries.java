@@ -84,7 +84,7 @@ public final class EventQueries {
     NewEvent event = new NewEvent(row.getString("partner_id"), row.getString("key_id"), row.getString("event_type"),
         row.getString("canonical_type"), row.getString("severity"), row.getBoolean("severity_derived"),
         row.getString("source_ip"),
-        row.getString("actor"), details == null ? null : ExactJson.object(details), null);
+        row.getString("actor"), details == null ? null : ExactJson.object(details), null, details);
     return new StoredEvent(row.getLong("id"), event, score == null ? null : StoredEvent.score(score),
         row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant(), 0, 0);
   }

@@ -233,7 +233,7 @@ final class EventWriter {
       derived[i] = e.severityDerived();
       ip[i] = e.sourceIp();
       actor[i] = e.actor();
-      details[i] = e.details().encode();
+      details[i] = e.detailsText();
       occurred[i] = e.occurredAt() == null ? null : e.occurredAt().atOffset(ZoneOffset.UTC);
     }
     return Tuple.of(partner, key, type, canonical, severity, derived, ip, actor, details, occurred);

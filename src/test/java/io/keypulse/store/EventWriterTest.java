@@ -52,6 +52,6 @@ class EventWriterTest {
   }
 
   private static NewEvent event(String keyId, String severity) {
-    return new NewEvent("p_w", keyId, "signing_operation", "sign", severity, false, null, null, new JsonObject(), null);
+    return new NewEvent("p_w", keyId, "signing_operation", "sign", severity, false, null, null, new JsonObject(), null, null);
   }
 }
