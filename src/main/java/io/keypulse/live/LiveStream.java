@@ -10,7 +10,8 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayDeque;
-import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -33,8 +34,14 @@ final class LiveStream {
   private final LiveStreams streams;
   private final Long expiresAt;
   private final ArrayDeque<JsonObject> seam = new ArrayDeque<>();
-  private final Set<Long> replayedEvents = new HashSet<>();
-  private final Set<Long> replayedAlerts = new HashSet<>();
+  /**
+   * The newest ids the replay sent, kept a while after the seam: an event can be in Postgres (so
+   * replayed) before its flush is released to the live feed (after the flushes ahead of it, and its
+   * detection, at most detect.reply_timeout_ms), and must not be sent twice when it arrives.
+   */
+  private final Set<Long> replayedEvents = new LinkedHashSet<>();
+  private final Set<Long> replayedAlerts = new LinkedHashSet<>();
+  private static final long REPLAYED_KEPT_MILLIS = 60_000;
   private MessageConsumer<JsonObject> events;
   private MessageConsumer<JsonObject> alerts;
   private boolean replaying;
@@ -44,6 +51,7 @@ final class LiveStream {
   private long lastAlertId;
   private long heartbeat = -1;
   private long expiry = -1;
+  private long forgetReplayed = -1;
 
   /** @param expiresAt when the session token the stream was opened with expires (epoch seconds), or null */
   LiveStream(Vertx vertx, HttpServerResponse response, String partnerId, Long expiresAt, LiveStreams streams) {
@@ -118,7 +126,7 @@ final class LiveStream {
       }
       List<StoredEvent> missed = result.result();
       missed.forEach(e -> {
-        replayedEvents.add(e.id());
+        remember(replayedEvents, e.id());
         sendEvent(EventJson.of(e));
       });
       Runnable next = missed.size() == page ? () -> replayEvents(cursor) : () -> startAlertReplay(cursor);
@@ -147,7 +155,7 @@ final class LiveStream {
         return;
       }
       result.result().forEach(a -> {
-        replayedAlerts.add(a.getLong("id"));
+        remember(replayedAlerts, a.getLong("id"));
         sendAlert(a);
       });
       whenDrained(result.result().size() == page ? this::replayAlerts : this::endSeam);
@@ -173,19 +181,38 @@ final class LiveStream {
       });
     }
     replaying = false;
-    replayedEvents.clear();
-    replayedAlerts.clear();
+    if (!replayedEvents.isEmpty() || !replayedAlerts.isEmpty()) {
+      forgetReplayed = vertx.setTimer(REPLAYED_KEPT_MILLIS, id -> {
+        replayedEvents.clear();
+        replayedAlerts.clear();
+      });
+    }
+  }
+
+  /** Keeps the newest ids only (they come in increasing order): as many as the seam may hold. */
+  private void remember(Set<Long> replayed, long id) {
+    replayed.add(id);
+    if (replayed.size() > streams.config().seamBufferEvents()) {
+      Iterator<Long> oldest = replayed.iterator();
+      oldest.next();
+      oldest.remove();
+    }
   }
 
   private void onEvents(JsonObject body) {
     if (hold(body, body.getJsonArray("events").size()) || tooSlow()) {
       return;
     }
-    body.getJsonArray("events").forEach(e -> sendEvent((JsonObject) e));
+    body.getJsonArray("events").forEach(e -> {
+      JsonObject event = (JsonObject) e;
+      if (replayedEvents.isEmpty() || !replayedEvents.contains(event.getLong("id"))) {
+        sendEvent(event);
+      }
+    });
   }
 
   private void onAlert(JsonObject alert) {
-    if (hold(alert, 1) || tooSlow()) {
+    if (hold(alert, 1) || tooSlow() || replayedAlerts.contains(alert.getLong("id"))) {
       return;
     }
     sendAlert(alert);
@@ -294,6 +321,7 @@ final class LiveStream {
     seam.clear();
     vertx.cancelTimer(heartbeat);
     vertx.cancelTimer(expiry);
+    vertx.cancelTimer(forgetReplayed);
     events.unregister();
     alerts.unregister();
     streams.closed(this);

@@ -4,6 +4,7 @@ import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keypulse.bus.Addresses;
+import io.keypulse.bus.DetectEvents;
 import io.keypulse.db.PgTarget;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.BridgeClient;
@@ -12,6 +13,8 @@ import io.keypulse.testing.Sleep;
 import io.keypulse.testing.SseClient.Frame;
 import io.keypulse.testing.SseClient;
 import io.keypulse.testing.TestNode;
+import io.vertx.core.Handler;
+import io.vertx.core.eventbus.DeliveryContext;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -210,6 +213,36 @@ class LiveStreamTest extends NodeTest {
       assertThat(all).as("no event twice").doesNotHaveDuplicates();
       assertThat(all).as("every event, in order").hasSize(total).isSorted();
       assertThat(new HashSet<>(all)).isEqualTo(storedIds(p));
+    }
+  }
+
+  @Test
+  @DisplayName("an event replayed from Postgres before the live feed hears of it is not sent again when it does")
+  void replayedBeforeItsLiveRelease() {
+    Partner p = api.register("Stream Late Release");
+    long first = ingest(p, "early-1");
+    // The live feed hears of a flush once detection answered: hold detection up, so that the next
+    // event is in Postgres, and replayed, a second before it is published live.
+    Handler<DeliveryContext<Object>> slowDetection = ctx -> {
+      if (ctx.body() instanceof DetectEvents) {
+        node.vertx().setTimer(1500, t -> ctx.next());
+      } else {
+        ctx.next();
+      }
+    };
+    node.vertx().eventBus().addOutboundInterceptor(slowDetection);
+    try {
+      long late = ingest(p, "late-1");
+      try (SseClient stream = new SseClient(api.base() + "/api/events/stream?since_id=" + first, key(p.apiKey()))) {
+        assertThat(stream.awaitCount("event", 1, 3000)).extracting(f -> f.data().getLong("id")).containsExactly(late);
+        Sleep.millis(2500);
+        assertThat(stream.eventIds()).as("the replayed event, once").containsExactly(late);
+        long next = ingest(p, "after-1");
+        stream.awaitCount("event", 2, 5000);
+        assertThat(stream.eventIds()).containsExactly(late, next);
+      }
+    } finally {
+      node.vertx().eventBus().removeOutboundInterceptor(slowDetection);
     }
   }
 
