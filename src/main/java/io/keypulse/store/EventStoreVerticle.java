@@ -218,7 +218,8 @@ public final class EventStoreVerticle extends VerticleBase {
     if (alone) {
       isolating--;
     }
-    while (!queue.isEmpty() && (group.isEmpty() || !alone && size + queue.peek().events().size() <= config.flushMaxEvents())) {
+    while (!queue.isEmpty()
+        && (group.isEmpty() || (!alone && size + queue.peek().events().size() <= config.flushMaxEvents()))) {
       Pending next = queue.poll();
       group.add(next);
       size += next.events().size();

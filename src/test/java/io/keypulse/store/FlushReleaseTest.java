@@ -70,25 +70,47 @@ class FlushReleaseTest {
         + "FOR EACH ROW WHEN (NEW.key_id = '" + keyId + "') EXECUTE FUNCTION " + name + "()");
   }
 
+  /** A fresh node whose events of one key run {@code atCommit} at COMMIT, a partner, and what its consumers see. */
+  private static final class Drill implements AutoCloseable {
+    final PgTarget pg = TestPostgres.freshDatabase();
+    final KeyPulseNode node = TestNode.start(settings(pg));
+    final Db db = new Db(pg);
+    final Api api = new Api(node.port());
+    final String key;
+    final Seen seen;
+
+    Drill(String keyId, String atCommit, String partner) {
+      atCommit(db, keyId, atCommit);
+      key = api.register(partner).apiKey();
+      seen = new Seen(node);
+    }
+
+    /** One event of that key, sent now; answered once its flush is. */
+    CompletableFuture<Reply> send(String keyId) {
+      return CompletableFuture.supplyAsync(() -> api.post(INGEST, event(keyId, 0), Api.key(key)));
+    }
+
+    Load load(String keyPrefix, long seqFrom) {
+      return new Load(node.port(), INGEST, key, n -> event(keyPrefix + (n % 5), seqFrom + n));
+    }
+
+    @Override
+    public void close() {
+      node.close();
+    }
+  }
+
   @Test
   @DisplayName("while one flush's commit is held up, later flushes are sent; no consumer sees a higher id first")
   void delayedCommit() throws Exception {
-    PgTarget pg = TestPostgres.freshDatabase();
-    try (KeyPulseNode node = TestNode.start(settings(pg))) {
-      Db db = new Db(pg);
-      atCommit(db, "slow", "PERFORM pg_sleep(1.5)");
-      Api api = new Api(node.port());
-      String key = api.register("Held Up").apiKey();
-      Seen seen = new Seen(node);
-
-      CompletableFuture<Reply> slow = CompletableFuture.supplyAsync(() -> api.post(INGEST, event("slow", 0),
-          Api.key(key)));
+    try (Drill drill = new Drill("slow", "PERFORM pg_sleep(1.5)", "Held Up")) {
+      CompletableFuture<Reply> slow = drill.send("slow");
       Thread.sleep(200);
-      Load load = new Load(node.port(), INGEST, key, n -> event("k" + (n % 13), n));
+      Load load = drill.load("k", 0);
       CompletableFuture<Void> rest = load.run(32, 300);
       int inFlight = 0;
       while (!slow.isDone()) {
-        inFlight = Math.max(inFlight, (int) metric(api.get("/metrics").raw(), "keypulse_store_flushes_in_flight"));
+        inFlight = Math.max(inFlight, (int) metric(drill.api.get("/metrics").raw(), "keypulse_store_flushes_in_flight"));
         Thread.sleep(50);
       }
       rest.join();
@@ -96,31 +118,25 @@ class FlushReleaseTest {
       assertThat(slow.get().status()).as(slow.get().raw()).isEqualTo(202);
       assertThat(load.outcomes()).hasSize(300).allMatch(o -> o.status() == 202);
       assertThat(inFlight).as("flushes in flight while the first commit was held up").isGreaterThan(1);
-      assertReleasedInOrder(db, seen);
+      assertReleasedInOrder(drill.db, drill.seen);
     }
   }
 
   @Test
   @DisplayName("a flush that fails at COMMIT among others: its requests get 503, later ones succeed, nothing is released twice")
   void failedFlushInTheMiddle() throws Exception {
-    PgTarget pg = TestPostgres.freshDatabase();
-    try (KeyPulseNode node = TestNode.start(settings(pg))) {
-      Db db = new Db(pg);
-      // Slow first, so that flushes queue behind it; then fail, as Postgres does when it shuts down.
-      atCommit(db, "fail", "PERFORM pg_sleep(0.5); RAISE EXCEPTION 'drill' USING ERRCODE = '57P03'");
-      Api api = new Api(node.port());
-      String key = api.register("Failed Flush").apiKey();
-      Seen seen = new Seen(node);
-
-      Load before = new Load(node.port(), INGEST, key, n -> event("b" + (n % 5), n));
+    // Slow first, so that flushes queue behind it; then fail, as Postgres does when it shuts down.
+    try (Drill drill = new Drill("fail", "PERFORM pg_sleep(0.5); RAISE EXCEPTION 'drill' USING ERRCODE = '57P03'",
+        "Failed Flush")) {
+      Db db = drill.db;
+      Load before = drill.load("b", 0);
       before.run(8, 40).join();
-      CompletableFuture<Reply> failing = CompletableFuture.supplyAsync(() -> api.post(INGEST, event("fail", 0),
-          Api.key(key)));
+      CompletableFuture<Reply> failing = drill.send("fail");
       Thread.sleep(150);
-      Load during = new Load(node.port(), INGEST, key, n -> event("d" + (n % 5), 1000 + n));
+      Load during = drill.load("d", 1000);
       during.run(16, 200).join();
       Reply failed = failing.get();
-      Load after = new Load(node.port(), INGEST, key, n -> event("a" + (n % 5), 2000 + n));
+      Load after = drill.load("a", 2000);
       after.run(8, 40).join();
 
       assertThat(failed.status()).as(failed.raw()).isEqualTo(503);
@@ -136,7 +152,7 @@ class FlushReleaseTest {
       during.outcomes().stream().filter(o -> o.status() == 202).forEach(o -> expected.add(Long.toString(1000 + o.seq())));
       after.outcomes().forEach(o -> expected.add(Long.toString(2000 + o.seq())));
       assertThat(db.<String>column("SELECT details->>'seq' FROM events")).containsExactlyInAnyOrderElementsOf(expected);
-      assertReleasedInOrder(db, seen);
+      assertReleasedInOrder(db, drill.seen);
     }
   }
 
