@@ -191,16 +191,16 @@ public final class KeyPulseNode implements AutoCloseable {
         new ConnectionGuard(config.http()), ConcurrentHashMap.newKeySet());
 
     // Deployed in dependency order; close() undeploys in reverse (HTTP first, the store last).
+    // Named by its cluster member: a delivery claimed by a member that has left is visibly orphaned.
+    String member = hazelcast.getCluster().getLocalMember().getUuid().toString();
     List<String> deployments = new ArrayList<>();
     deployments.add(vertx.deployVerticle(new LivePublisher()).await());
-    deployments.add(vertx.deployVerticle(
-        new EventStoreVerticle(config.store(), Pools.write(vertx, config.pg(), pg), detectors, metrics)).await());
+    deployments.add(vertx.deployVerticle(new EventStoreVerticle(config.store(), member, config.webhook().leaseSeconds(),
+        Pools.write(vertx, config.pg(), pg), detectors, metrics)).await());
     for (int shard = 0; shard < config.detect().shardsPerNode(); shard++) {
       deployments.add(vertx.deployVerticle(new DetectorVerticle(shard, detect, detectors)).await());
     }
     deployments.add(vertx.deployVerticle(new SchedulerVerticle(config, pg, hazelcast, detectors)).await());
-    // Named by its cluster member: a delivery claimed by a member that has left is visibly orphaned.
-    String member = hazelcast.getCluster().getLocalMember().getUuid().toString();
     deployments.add(vertx.deployVerticle(new DeliveryVerticle(config.webhook(), queryPool,
         new Partners(queryPool, secrets), member, metrics)).await());
     deployments.add(vertx.deployVerticle(new CacheSyncVerticle(api.credentials(), detect.settings(),

@@ -57,6 +57,13 @@ public final class Addresses {
   /** API -> every node: {@link PartnerSettingsChanged}, drop the cached policy and thresholds. */
   public static final String PARTNER_SETTINGS_CHANGED = "keypulse.settings.changed";
 
+  /**
+   * Event store -> its node's delivery actor: {@link RuleMatches}, outbox rows the flush committed
+   * already claimed by this node, to send now. The reply says they were taken; without one (no actor
+   * on the node any more) the store hands the rows back to the outbox.
+   */
+  public static final String DELIVERIES_CLAIMED = "keypulse.deliveries.claimed";
+
   /** Whoever commits outbox rows -> every node's delivery actor: {@link DeliveriesDue}, look for work now. */
   public static final String DELIVERIES_DUE = "keypulse.deliveries.due";
 

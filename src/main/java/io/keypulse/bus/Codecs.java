@@ -20,6 +20,7 @@ public final class Codecs {
     bus.registerDefaultCodec(Append.class, localOnly(Append.class));
     bus.registerDefaultCodec(Appended.class, localOnly(Appended.class));
     bus.registerDefaultCodec(Committed.class, localOnly(Committed.class));
+    bus.registerDefaultCodec(RuleMatches.class, localOnly(RuleMatches.class));
     bus.registerDefaultCodec(TakeToken.class, wire(TakeToken.class, TakeToken::toJson, TakeToken::fromJson));
     bus.registerDefaultCodec(Quota.class, wire(Quota.class, Quota::toJson, Quota::fromJson));
     bus.registerDefaultCodec(DetectEvents.class, wire(DetectEvents.class, DetectEvents::toJson, DetectEvents::fromJson));

@@ -4,6 +4,7 @@ import io.keypulse.bus.Addresses;
 import io.keypulse.bus.CredentialsChanged;
 import io.keypulse.bus.DeliveriesDue;
 import io.keypulse.bus.RequestIds;
+import io.keypulse.bus.RuleMatches;
 import io.keypulse.config.Config;
 import io.keypulse.partner.Partners;
 import io.micrometer.core.instrument.Gauge;
@@ -11,6 +12,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
 import io.vertx.sqlclient.Pool;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,8 +29,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends webhooks from the outbox, one per node. Woken when deliveries are committed (and polls
- * anyway): claims due rows into a queue per endpoint (scheme://host:port), sends each signed body
+ * Sends webhooks from the outbox, one per node. Rule matches ingested on this node arrive already
+ * claimed, straight from the store's commit (their bodies built from the event in hand); for the
+ * rest (alerts, retries, rows of other nodes' lapsed claims) it is woken when they are committed
+ * (and polls anyway): claims due rows into a queue per endpoint (scheme://host:port), sends each signed body
  * to the address its URL was checked against, records attempts in batches, schedules retries with
  * backoff and jitter, fails after the last. At most webhook.per_endpoint_concurrency requests go to
  * one endpoint at a time and one endpoint may hold at most a quarter of the node's claims, so a slow
@@ -111,8 +115,48 @@ public final class DeliveryVerticle extends VerticleBase {
           requestOfEvent.putAll(msg.body().requests());
           poke();
         }).completion(),
+        vertx.eventBus().<RuleMatches>localConsumer(Addresses.DELIVERIES_CLAIMED, this::take).completion(),
         vertx.eventBus().<CredentialsChanged>consumer(Addresses.CREDENTIALS_CHANGED,
             msg -> sender.forgetSecret(msg.body().partnerId())).completion());
+  }
+
+  /**
+   * Rule matches this node's store committed as this node's claims: sent from memory, with the body
+   * built from the event as committed, within the same budget as claimed rows. What does not fit
+   * (the node holds its maximum, or the endpoint its share) goes back to the outbox, due now, for
+   * whichever node has room.
+   */
+  private void take(Message<RuleMatches> msg) {
+    int perEndpoint = perEndpointShare();
+    List<Long> surplus = new ArrayList<>();
+    for (RuleMatches.Match m : msg.body().matches()) {
+      Endpoint endpoint = endpoints.get(m.endpoint());
+      if (stopping || held.size() >= config.maxHeld() || (endpoint != null && endpoint.held() >= perEndpoint)) {
+        surplus.add(m.rowId());
+        continue;
+      }
+      Delivery d = new Delivery(m.rowId(), m.deliveryId(), m.event().event().partnerId(), m.ruleId(), null,
+          m.event().id(), "rule_match", m.url(), m.endpoint(), Payloads.ruleMatch(m.event(), m.ruleId()), 0, 0);
+      if (m.requestId() != null) {
+        requestOfEvent.put(m.event().id(), m.requestId());
+      }
+      held.put(d.id(), d);
+      endpoints.computeIfAbsent(d.endpoint(), e -> new Endpoint()).queue.add(d);
+    }
+    msg.reply(null);
+    sendWhatFits();
+    if (!surplus.isEmpty()) {
+      outbox.release(surplus.toArray(Long[]::new), 0).onComplete(released -> {
+        if (released.failed()) {
+          log.warn("{} webhooks wait for their claim to lapse: {}", surplus.size(), released.cause().toString());
+        }
+        vertx.eventBus().publish(Addresses.DELIVERIES_DUE, new DeliveriesDue(surplus.size()));
+      });
+    }
+  }
+
+  private int perEndpointShare() {
+    return Math.max(config.perEndpointConcurrency(), config.maxHeld() / 4);
   }
 
   /**
@@ -191,7 +235,7 @@ public final class DeliveryVerticle extends VerticleBase {
     lastClaimMillis = System.currentTimeMillis();
     claiming = true;
     again = false;
-    int perEndpoint = Math.max(config.perEndpointConcurrency(), config.maxHeld() / 4);
+    int perEndpoint = perEndpointShare();
     List<String> full = endpoints.entrySet().stream().filter(e -> e.getValue().held() >= perEndpoint)
         .map(Map.Entry::getKey).toList();
     outbox.claim(room, config.leaseSeconds(), full, perEndpoint)

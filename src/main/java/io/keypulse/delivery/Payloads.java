@@ -1,6 +1,7 @@
 package io.keypulse.delivery;
 
 import io.keypulse.api.Times;
+import io.keypulse.bus.StoredEvent;
 import io.keypulse.json.ExactJson;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
@@ -25,12 +26,27 @@ public final class Payloads {
 
   /** The event's details (read as text, so numbers keep the partner's spelling) are its metadata. */
   static String ruleMatch(Row event, long ruleId) {
-    String details = event.getString("details");
+    return ruleMatch(event.getLong("id"), event.getString("event_type"), event.getString("key_id"),
+        event.getOffsetDateTime("occurred_at").toInstant(), event.getString("details"), ruleId);
+  }
+
+  /**
+   * The same body from the event as its flush committed it: the details text is what the json
+   * column stored verbatim, and the event time is the one the commit returned, so the bytes equal
+   * those a retry builds from the row.
+   */
+  static String ruleMatch(StoredEvent event, long ruleId) {
+    return ruleMatch(event.id(), event.event().eventType(), event.event().keyId(), event.occurredAt(),
+        event.event().detailsText(), ruleId);
+  }
+
+  private static String ruleMatch(long eventId, String eventType, String keyId, Instant occurredAt, String details,
+                                  long ruleId) {
     return WebhookJson.encode(new JsonObject()
-        .put("event_id", event.getLong("id"))
-        .put("event_type", event.getString("event_type"))
-        .put("key_id", event.getString("key_id"))
-        .put("timestamp", Times.iso(event.getOffsetDateTime("occurred_at").toInstant()))
+        .put("event_id", eventId)
+        .put("event_type", eventType)
+        .put("key_id", keyId)
+        .put("timestamp", Times.iso(occurredAt))
         .put("metadata", details == null ? new JsonObject() : ExactJson.object(details))
         .put("rule_id", ruleId));
   }

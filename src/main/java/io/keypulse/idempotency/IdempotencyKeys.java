@@ -50,7 +50,7 @@ public final class IdempotencyKeys {
         INSERT INTO idempotency_keys (scope, idem_key, request_hash, status, event_ids)
         SELECT c.scope, c.idem_key, c.request_hash, c.status,
                ARRAY(SELECT n.id FROM numbered n WHERE n.ord BETWEEN c.first_ord AND c.last_ord ORDER BY n.id)
-        FROM unnest($11::text[], $12::text[], $13::text[], $14::int[], $15::int[], $16::int[])
+        FROM unnest($13::text[], $14::text[], $15::text[], $16::int[], $17::int[], $18::int[])
              AS c(scope, idem_key, request_hash, status, first_ord, last_ord)
       ),
       """;

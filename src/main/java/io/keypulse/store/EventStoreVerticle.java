@@ -10,6 +10,7 @@ import io.keypulse.bus.EventFacts;
 import io.keypulse.bus.IdempotencyClaim;
 import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.RequestIds;
+import io.keypulse.bus.RuleMatches;
 import io.keypulse.bus.StoredEvent;
 import io.keypulse.config.Config;
 import io.keypulse.db.PgFailures;
@@ -28,12 +29,11 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Tuple;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,7 +60,7 @@ public final class EventStoreVerticle extends VerticleBase {
   /** A flush sent to Postgres, and its outcome once it has one. */
   private static final class Flush {
     final List<Pending> group;
-    AsyncResult<List<StoredEvent>> outcome;
+    AsyncResult<EventWriter.Flushed> outcome;
 
     Flush(List<Pending> group) {
       this.group = group;
@@ -73,7 +73,13 @@ public final class EventStoreVerticle extends VerticleBase {
   private static final long PRUNE_EVERY_MILLIS = 10 * 60_000;
   private static final long OUTAGE_LOG_EVERY_MILLIS = 10_000;
 
+  /** Rule matches the node's delivery actor did not take: back to the outbox, for any node to claim. */
+  private static final String RELEASE_MATCHES =
+      "UPDATE deliveries SET claimed_by = NULL, claim_until = NULL WHERE id = ANY($1) AND claimed_by = $2";
+
   private final Config.Store config;
+  private final String node;
+  private final int leaseSeconds;
   private final Pool writePool;
   private final DetectRouter detectors;
   private final MeterRegistry metrics;
@@ -95,8 +101,15 @@ public final class EventStoreVerticle extends VerticleBase {
   private long lastOutageLog;
   private long outageFailures;
 
-  public EventStoreVerticle(Config.Store config, Pool writePool, DetectRouter detectors, MeterRegistry metrics) {
+  /**
+   * @param node         the cluster member this store's rule matches are claimed for (its delivery actor's name)
+   * @param leaseSeconds the delivery lease they are committed with
+   */
+  public EventStoreVerticle(Config.Store config, String node, int leaseSeconds, Pool writePool, DetectRouter detectors,
+                            MeterRegistry metrics) {
     this.config = config;
+    this.node = node;
+    this.leaseSeconds = leaseSeconds;
     this.writePool = writePool;
     this.detectors = detectors;
     this.metrics = metrics;
@@ -104,7 +117,7 @@ public final class EventStoreVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    writer = new EventWriter(writePool);
+    writer = new EventWriter(writePool, node, leaseSeconds);
     flushSizes = DistributionSummary.builder("keypulse.store.flush.events")
         .description("Events committed per group commit").publishPercentileHistogram().register(metrics);
     flushTimes = Timer.builder("keypulse.store.flush.duration")
@@ -185,7 +198,8 @@ public final class EventStoreVerticle extends VerticleBase {
     while (!inFlight.isEmpty() && inFlight.peek().outcome != null) {
       Flush done = inFlight.poll();
       if (done.outcome.succeeded()) {
-        deliver(done.group, done.outcome.result());
+        deliver(done.group, done.outcome.result().stored());
+        sendMatches(done.outcome.result(), done.group);
       } else {
         failed(done.group, done.outcome.cause());
       }
@@ -260,22 +274,35 @@ public final class EventStoreVerticle extends VerticleBase {
       vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, new Committed(events), localOnly);
       return null;
     });
-    announceDeliveries(stored, requestOfEvent);
   }
 
-  /** Rule matches wait in the outbox: every node's delivery actor hears of them, and of whose request they came. */
-  private void announceDeliveries(List<StoredEvent> stored, List<String> requestOfEvent) {
-    int matches = stored.stream().mapToInt(StoredEvent::ruleMatches).sum();
-    if (matches == 0) {
+  /**
+   * Hands the flush's rule matches, committed as this node's claims, to this node's delivery actor.
+   * If it does not take them (it has stopped, or was never deployed), they go back to the outbox at
+   * once and every node hears they are due, rather than waiting out the lease.
+   */
+  private void sendMatches(EventWriter.Flushed flushed, List<Pending> group) {
+    if (flushed.matched().isEmpty()) {
       return;
     }
-    Map<Long, String> matchedRequests = new HashMap<>();
-    for (int i = 0; i < stored.size(); i++) {
-      if (stored.get(i).ruleMatches() > 0 && requestOfEvent.get(i) != null) {
-        matchedRequests.put(stored.get(i).id(), requestOfEvent.get(i));
+    List<String> requestOfEvent = new ArrayList<>(flushed.stored().size());
+    for (Pending p : group) {
+      for (int i = 0; i < p.events().size(); i++) {
+        requestOfEvent.add(p.requestId());
       }
     }
-    vertx.eventBus().publish(Addresses.DELIVERIES_DUE, new DeliveriesDue(matches, matchedRequests));
+    List<RuleMatches.Match> matches = new ArrayList<>(flushed.matched().size());
+    for (EventWriter.Matched m : flushed.matched()) {
+      matches.add(new RuleMatches.Match(flushed.stored().get(m.index()), m.rowId(), m.deliveryId(), m.ruleId(), m.url(),
+          m.endpoint(), requestOfEvent.get(m.index())));
+    }
+    vertx.eventBus().request(Addresses.DELIVERIES_CLAIMED, new RuleMatches(matches), localOnly).onFailure(e -> {
+      Long[] ids = matches.stream().map(RuleMatches.Match::rowId).toArray(Long[]::new);
+      writePool.preparedQuery(RELEASE_MATCHES).execute(Tuple.of(ids, node))
+          .onSuccess(released -> vertx.eventBus().publish(Addresses.DELIVERIES_DUE, new DeliveriesDue(ids.length)))
+          .onFailure(again -> log.warn("{} rule-match webhooks wait for their claim to lapse ({} s): {}; {}", ids.length,
+              leaseSeconds, e.toString(), again.toString()));
+    });
   }
 
   /**

@@ -19,7 +19,9 @@ import java.util.List;
  * Writes group commits: all events of a flush, their keys' rows and the stats counters, in one
  * transaction of two pipelined statements (one round trip plus the commit). Each event learns the
  * id of its key's previous event, so that detection can follow every key in commit order. Alert
- * rules are matched here too: a match's outbox row commits with its event.
+ * rules are matched here too: a match's outbox row commits with its event, claimed by this node
+ * under the delivery lease, so that its webhook goes out from memory at once (and, should this node
+ * die first, from the outbox once the lease runs out).
  *
  * <p>Every flush goes over one connection that the writer holds, so flushes sent before the first
  * has committed queue up in Postgres behind it and run the moment it commits, with no round trip to
@@ -115,19 +117,24 @@ final class EventWriter {
         ON CONFLICT (scope, minute) DO UPDATE SET events = a.events + excluded.events
       ),
       matched AS (
-        INSERT INTO deliveries (partner_id, rule_id, event_id, event, url)
-        SELECT i.partner_id, r.id, i.id, 'rule_match', r.webhook_url
+        INSERT INTO deliveries (partner_id, rule_id, event_id, event, url, claimed_by, claim_until)
+        SELECT i.partner_id, r.id, i.id, 'rule_match', r.webhook_url, $11, statement_timestamp() + make_interval(secs => $12)
         FROM ins i JOIN rules r ON r.partner_id = i.partner_id AND r.is_active
           AND (r.event_type_match = '*' OR r.event_type_match = i.event_type
                OR r.event_type_match = i.canonical_type)
         ORDER BY i.id, r.id
-        RETURNING event_id
+        RETURNING id, delivery_id, event_id, rule_id, url, endpoint
       ),
-      %s      matches AS (SELECT event_id, count(*) AS n FROM matched GROUP BY event_id)
+      %s      matches AS (
+        SELECT event_id, count(*) AS n, array_agg(id ORDER BY id) AS row_ids, array_agg(delivery_id::text ORDER BY id) AS uuids,
+               array_agg(rule_id ORDER BY id) AS rules, array_agg(url ORDER BY id) AS urls,
+               array_agg(endpoint ORDER BY id) AS endpoints
+        FROM matched GROUP BY event_id
+      )
       SELECT i.id, i.occurred_at, i.created_at,
              coalesce(lag(i.id) OVER (PARTITION BY i.partner_id, i.key_id ORDER BY i.id), p.prior_event_id, 0)
                AS previous_id,
-             coalesce(m.n, 0) AS rule_matches
+             coalesce(m.n, 0) AS rule_matches, m.row_ids, m.uuids, m.rules, m.urls, m.endpoints
       FROM ins i LEFT JOIN upserted p ON p.partner_id = i.partner_id AND p.key_id = i.key_id
         LEFT JOIN matches m ON m.event_id = i.id
       ORDER BY i.id
@@ -137,12 +144,26 @@ final class EventWriter {
   private static final String APPEND_CLAIMING = STATEMENT.formatted(IdempotencyKeys.CLAIMS_CTE);
 
   private final Pool pool;
+  private final String node;
+  private final int leaseSeconds;
   /** The writer's connection, or its acquisition under way; null once it closed or failed. */
   private Future<SqlConnection> connection;
 
-  EventWriter(Pool pool) {
+  /**
+   * @param node         the delivery lease's holder: the cluster member whose delivery actor sends the matches
+   * @param leaseSeconds how long the matches stay this node's before anyone may claim them
+   */
+  EventWriter(Pool pool, String node, int leaseSeconds) {
     this.pool = pool;
+    this.node = node;
+    this.leaseSeconds = leaseSeconds;
   }
+
+  /** A flush as committed: its events, in the order given, and its rule matches' outbox rows. */
+  record Flushed(List<StoredEvent> stored, List<Matched> matched) {}
+
+  /** An outbox row of a rule match, claimed by this node; {@code index}: its event's place in the flush. */
+  record Matched(int index, long rowId, String deliveryId, long ruleId, String url, String endpoint) {}
 
   /**
    * The held connection, or a new one when it is gone (Postgres restarted, or never reached): one
@@ -174,7 +195,7 @@ final class EventWriter {
    * three. If the lock or the statement fails, Postgres turns the COMMIT into a ROLLBACK, and the
    * next flush on the connection starts a transaction of its own.
    */
-  Future<List<StoredEvent>> append(List<NewEvent> events) {
+  Future<Flushed> append(List<NewEvent> events) {
     return append(events, List.of());
   }
 
@@ -182,8 +203,8 @@ final class EventWriter {
    * The same, with the Idempotency-Keys of the flush's keyed requests committed in the same
    * statement: a crash keeps both the events and their keys, or neither.
    */
-  Future<List<StoredEvent>> append(List<NewEvent> events, List<Claimed> claims) {
-    Tuple columns = columns(events);
+  Future<Flushed> append(List<NewEvent> events, List<Claimed> claims) {
+    Tuple columns = columns(events).addString(node).addInteger(leaseSeconds);
     String statement = claims.isEmpty() ? APPEND : APPEND_CLAIMING;
     if (!claims.isEmpty()) {
       addClaims(columns, claims);
@@ -193,7 +214,7 @@ final class EventWriter {
       Future<RowSet<Row>> lock = conn.query(LOCK).execute();
       Future<RowSet<Row>> insert = conn.preparedQuery(statement).execute(columns);
       Future<RowSet<Row>> commit = conn.query("COMMIT").execute();
-      return Future.all(begin, lock, insert, commit).map(done -> stored(events, insert.result()));
+      return Future.all(begin, lock, insert, commit).map(done -> flushed(events, insert.result()));
     });
   }
 
@@ -240,17 +261,27 @@ final class EventWriter {
   }
 
   /** Ids come back ascending, and were assigned in input order (the insert is ORDER BY ord). */
-  private static List<StoredEvent> stored(List<NewEvent> events, RowSet<Row> rows) {
+  private static Flushed flushed(List<NewEvent> events, RowSet<Row> rows) {
     List<StoredEvent> out = new ArrayList<>(events.size());
+    List<Matched> matched = new ArrayList<>(0);
     int i = 0;
     for (Row row : rows) {
+      int matches = row.getLong("rule_matches").intValue();
+      if (matches > 0) {
+        Long[] ids = row.getArrayOfLongs("row_ids"), rules = row.getArrayOfLongs("rules");
+        String[] uuids = row.getArrayOfStrings("uuids"), urls = row.getArrayOfStrings("urls"),
+            endpoints = row.getArrayOfStrings("endpoints");
+        for (int m = 0; m < matches; m++) {
+          matched.add(new Matched(i, ids[m], uuids[m], rules[m], urls[m], endpoints[m]));
+        }
+      }
       out.add(new StoredEvent(row.getLong("id"), events.get(i++), null,
           row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant(),
-          row.getLong("previous_id"), row.getLong("rule_matches").intValue()));
+          row.getLong("previous_id"), matches));
     }
     if (i != events.size()) {
       throw new IllegalStateException("stored " + i + " of " + events.size() + " events");
     }
-    return out;
+    return new Flushed(out, matched);
   }
 }

@@ -32,20 +32,37 @@ class EventWriterTest {
     try {
       // One connection: the flush after the failed one reuses it.
       Pool pool = Pools.write(vertx, new Config.Pg(pg.url(), 0, 1, 1, 2000, 3000, 1000, 1000, 30000), pg);
-      EventWriter writer = new EventWriter(pool);
-      Future<List<StoredEvent>> failed = writer.append(List.of(event("k1", "nominal"), event("k2", "not-a-severity")));
+      EventWriter writer = new EventWriter(pool, "node-a", 30);
+      Future<EventWriter.Flushed> failed = writer.append(List.of(event("k1", "nominal"), event("k2", "not-a-severity")));
       assertThat(failed.toCompletionStage().toCompletableFuture()).failsWithin(java.time.Duration.ofSeconds(10));
       assertThat(db.count("SELECT count(*) FROM events")).isZero();
       assertThat(db.count("SELECT count(*) FROM keys")).isZero();
 
-      List<StoredEvent> stored = writer.append(List.of(event("k1", "nominal"), event("k1", "warning"))).await();
+      List<StoredEvent> stored = writer.append(List.of(event("k1", "nominal"), event("k1", "warning"))).await().stored();
       assertThat(stored).hasSize(2);
       assertThat(stored.get(0).previousId()).isZero();
       assertThat(stored.get(1).previousId()).isEqualTo(stored.get(0).id());
-      List<StoredEvent> next = writer.append(List.of(event("k1", "nominal"))).await();
+      List<StoredEvent> next = writer.append(List.of(event("k1", "nominal"))).await().stored();
       assertThat(next.get(0).previousId()).as("the key's last event before this flush").isEqualTo(stored.get(1).id());
       assertThat(db.count("SELECT count(*) FROM events")).isEqualTo(3);
       assertThat(db.count("SELECT event_count FROM keys WHERE key_id = 'k1'")).isEqualTo(3);
+
+      // Rule matches come back with their outbox rows, committed as this node's claims.
+      db.execute("INSERT INTO rules (partner_id, name, event_type_match, webhook_url, severity) VALUES "
+          + "('p_w', 'all', '*', 'https://Hooks.Example:8443/a?x=1', 'warning'), "
+          + "('p_w', 'signs', 'sign', 'https://other.example/b', 'warning')");
+      EventWriter.Flushed flushed = writer.append(List.of(event("k2", "nominal"), event("k3", "nominal"))).await();
+      assertThat(flushed.stored()).extracting(StoredEvent::ruleMatches).containsExactly(2, 2);
+      assertThat(flushed.matched()).extracting(EventWriter.Matched::index).containsExactly(0, 0, 1, 1);
+      assertThat(flushed.matched()).extracting(EventWriter.Matched::endpoint)
+          .containsExactly("https://hooks.example:8443", "https://other.example", "https://hooks.example:8443",
+              "https://other.example");
+      EventWriter.Matched first = flushed.matched().get(0);
+      assertThat(db.count("SELECT count(*) FROM deliveries WHERE id = " + first.rowId() + " AND delivery_id::text = '"
+          + first.deliveryId() + "' AND event_id = " + flushed.stored().get(0).id() + " AND url = '" + first.url() + "'"))
+          .isEqualTo(1);
+      assertThat(db.count("SELECT count(*) FROM deliveries WHERE claimed_by = 'node-a' "
+          + "AND claim_until BETWEEN now() + interval '25 seconds' AND now() + interval '31 seconds'")).isEqualTo(4);
     } finally {
       vertx.close().await();
     }
