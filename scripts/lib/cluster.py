@@ -3,12 +3,22 @@
 
 Usage: cluster.py [--nodes N] [--http-port FIRST] [--dir DIR]
 Nodes listen on FIRST, FIRST+1, ...; they share the Postgres, the secrets and one Hazelcast
-cluster. Ctrl-C stops them gracefully, then Postgres. Logs and data are under DIR.
+cluster, all named in DIR/join.json, from which `scripts/keypulse node --join-file` adds a member
+(the exact command is printed). A node that stops is reported, with the end of its log. Ctrl-C
+stops them gracefully, then Postgres. Logs and data are under DIR.
 """
 import argparse, os, signal, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from localcluster import LocalCluster  # noqa: E402
+
+
+def tail(path, n):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:]).rstrip()
+    except OSError:
+        return "(no log)"
 
 
 def main():
@@ -27,6 +37,13 @@ def main():
         print("KeyPulse cluster ready; Ctrl-C stops it", flush=True)
         while True:
             time.sleep(1)
+            for node in cluster.stopped():
+                print(f"node{node.index} ({node.url}) stopped with exit code {node.proc.returncode}; "
+                      f"last lines of {node.log}:", flush=True)
+                print(tail(node.log, 5), flush=True)
+                if not cluster.live_nodes():
+                    print("every node has stopped", flush=True)
+                    return
     except KeyboardInterrupt:
         pass
     finally:

@@ -73,14 +73,12 @@ class Node:
         self.dir = os.path.join(workdir, f"node{index}")
         self.log = os.path.join(workdir, f"node{index}.log")
         self.url = f"http://127.0.0.1:{self.http_port}"
-        self.proc = None
+        self.proc, self.reported = None, False
 
     def start(self, wait=True):
         os.makedirs(self.dir, exist_ok=True)
-        env = {**self.cluster.env, "KEYPULSE_DATA_DIR": self.dir}
-        self.proc = java(["node", "--pg", self.cluster.pg.url, "--join", self.cluster.members,
-                          "--http-port", str(self.http_port), "--cluster-port", str(self.cluster_port),
-                          "--cluster-name", self.cluster.name], self.log, env)
+        self.proc = java(self.cluster.node_args(self.dir, self.http_port, self.cluster_port), self.log, self.cluster.env)
+        self.reported = False
         if wait:
             self.wait_ready()
         return self
@@ -110,8 +108,20 @@ class Node:
         return self.proc.wait(seconds)
 
 
+def private_file(path, text):
+    """Written readable by its owner only, as a node writes its own secrets."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+
+
 class LocalCluster:
-    """N nodes over one Postgres, sharing secrets; room reserved for extra members to join later."""
+    """N nodes over one Postgres, sharing secrets; room reserved for extra members to join later.
+
+    The cluster is described by its join file (DIR/join.json): name, members, the Postgres URL's file,
+    the secrets' files (DIR/secrets, generated once and kept) and the settings every member shares.
+    Every node starts from it, and so does any member an operator adds (`add_command`).
+    """
 
     def __init__(self, workdir, nodes, spare=0, env=None, name=None, http_base=None):
         os.makedirs(workdir, exist_ok=True)
@@ -120,21 +130,68 @@ class LocalCluster:
         self.http_ports = [http_base + i if http_base else free_port() for i in range(total)]
         self.cluster_ports = [free_port() for _ in range(total)]
         self.members = ",".join(f"127.0.0.1:{p}" for p in self.cluster_ports)
-        self.admin_token = secrets.token_hex(16)
-        self.env = {"KEYPULSE_ADMIN_TOKEN": self.admin_token,
-                    "KEYPULSE_SECRETS_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-                    "KEYPULSE_LIVE_JWT_SECRET": secrets.token_urlsafe(32), **(env or {})}
+        self.join_file = os.path.join(workdir, "join.json")
+        self.secret_files = self._secrets(os.path.join(workdir, "secrets"))
+        with open(self.secret_files["admin_token"]) as f:
+            self.admin_token = f.read().strip()
+        # Settings every member shares go into the join file; the rest of env is this process's own.
+        env = dict(env or {})
+        self.shared = {k: env.pop(v) for k, v in {"webhook.allowed_cidrs": "KEYPULSE_WEBHOOK_ALLOWED_CIDRS"}.items()
+                       if v in env}
+        self.env = env
         self.pg = Postgres(workdir)
         self.nodes = [Node(i, workdir, self) for i in range(total)]
         self.size = nodes
 
+    @staticmethod
+    def _secrets(directory):
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        generate = {"admin_token": lambda: secrets.token_hex(16),
+                    "jwt_secret": lambda: secrets.token_urlsafe(32),
+                    "master_key": lambda: base64.b64encode(secrets.token_bytes(32)).decode()}
+        files = {}
+        for name, make in generate.items():
+            files[name] = os.path.join(directory, name.replace("_", "-"))
+            if not os.path.exists(files[name]):
+                private_file(files[name], make())
+        return files
+
+    def write_join_file(self):
+        members = [f"127.0.0.1:{p}" for p in self.cluster_ports[:self.size]]
+        with open(self.join_file, "w") as f:
+            json.dump({"cluster_name": self.name, "members": members,
+                       "http_urls": [n.url for n in self.nodes[:self.size]],
+                       "pg_url_file": os.path.join(self.pg.dir, "pg-url"),
+                       "secrets": self.secret_files, "settings": self.shared}, f, indent=2)
+            f.write("\n")
+
+    def node_args(self, data_dir, http_port, cluster_port):
+        return ["node", "--join-file", self.join_file, "--data-dir", data_dir,
+                "--http-port", str(http_port), "--cluster-port", str(cluster_port)]
+
+    def add_command(self):
+        """The exact command that adds one more member, with ports free right now."""
+        index = len(self.nodes)
+        return " ".join(["scripts/keypulse", *self.node_args(os.path.join(self.workdir, f"node{index}"),
+                                                              free_port(), free_port())])
+
     def start(self):
         self.pg.start()
+        self.write_join_file()
         for node in self.nodes[:self.size]:
             node.start(wait=False)
         for node in self.nodes[:self.size]:
             node.wait_ready()
         return self
+
+    def stopped(self):
+        """Members that have exited since last asked, each reported once (and reaped: poll() waits for it)."""
+        gone = []
+        for node in self.nodes:
+            if node.proc is not None and not getattr(node, "reported", False) and node.proc.poll() is not None:
+                node.reported = True
+                gone.append(node)
+        return gone
 
     def live_nodes(self):
         return [n for n in self.nodes if n.alive()]
@@ -148,5 +205,10 @@ class LocalCluster:
         self.pg.stop()
 
     def describe(self):
-        return json.dumps({"postgres": self.pg.url.split("@")[-1], "admin_token": self.admin_token,
-                           "nodes": [n.url for n in self.nodes[:self.size]]}, indent=2)
+        return "\n".join([
+            f"cluster {self.name}: {self.size} nodes over Postgres at {self.pg.url.split('@')[-1]}",
+            *[f"  node{n.index}  {n.url}  (cluster port {n.cluster_port}, log {n.log})" for n in self.nodes[:self.size]],
+            f"join file: {self.join_file}",
+            f"admin token: {self.secret_files['admin_token']} (scripts/keypulse admin reads it through the join file)",
+            "add a member:",
+            f"  {self.add_command()}"])

@@ -1,6 +1,7 @@
 package io.keypulse;
 
 import com.hazelcast.core.HazelcastInstance;
+import io.keypulse.admin.MemberStatusVerticle;
 import io.keypulse.api.ApiSetup;
 import io.keypulse.api.ApiVerticle;
 import io.keypulse.api.CacheSyncVerticle;
@@ -9,11 +10,13 @@ import io.keypulse.api.CredentialCache;
 import io.keypulse.api.RateLimitVerticle;
 import io.keypulse.api.RateLimiter;
 import io.keypulse.bus.Codecs;
+import io.keypulse.cluster.ClusterIdentity;
 import io.keypulse.cluster.ClusterMetrics;
 import io.keypulse.cluster.ClusterSetup;
 import io.keypulse.config.Config;
 import io.keypulse.config.SecretFiles;
 import io.keypulse.db.EmbeddedPostgres;
+import io.keypulse.db.Installation;
 import io.keypulse.db.Migrations;
 import io.keypulse.db.PgTarget;
 import io.keypulse.db.Pools;
@@ -52,6 +55,8 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vertx.sqlclient.Pool;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -117,6 +122,13 @@ public final class KeyPulseNode implements AutoCloseable {
    * two need nothing from each other (the member serves nothing until the verticles are deployed).
    */
   public static KeyPulseNode start(Config config, boolean throwawayDataDir, StartupTimes times) {
+    // Ports first: a taken one is then one line naming its flag, before Hazelcast and Vert.x log
+    // their own traces of the same failure.
+    portFree(config.cluster().host(), config.cluster().port(), "cluster port",
+        "--cluster-port N (cluster.port, KEYPULSE_CLUSTER_PORT)");
+    portFree(config.http().host(), config.http().port(), "HTTP port", "--port N (http.port, KEYPULSE_HTTP_PORT)");
+    portFree(config.cluster().eventbusHost(), config.cluster().eventbusPort(), "event-bus port",
+        "--eventbus-port N (cluster.eventbus_port, KEYPULSE_CLUSTER_EVENTBUS_PORT)");
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     HazelcastClusterManager cluster = new HazelcastClusterManager(ClusterSetup.hazelcast(config.cluster()));
     Future<Vertx> clustered = Vertx.builder()
@@ -149,6 +161,19 @@ public final class KeyPulseNode implements AutoCloseable {
     }
   }
 
+  /** Port 0 (any free one) is always free; the check binds and lets go, so a race is still possible (and still one line). */
+  private static void portFree(String host, int port, String what, String flag) {
+    if (port <= 0) {
+      return;
+    }
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.bind(new InetSocketAddress(host, port));
+    } catch (IOException e) {
+      throw new StartupFailure(what + " " + host + ":" + port + " is in use by another process: choose another with "
+          + flag);
+    }
+  }
+
   /** A start that failed leaves no member behind (its threads would keep the process alive). */
   private static void leaveCluster(Future<Vertx> clustered) {
     try {
@@ -164,14 +189,24 @@ public final class KeyPulseNode implements AutoCloseable {
                                      PostgresWatchdog watchdog, PgTarget pg, Readiness readiness, StartupTimes times) {
     RuntimeMetrics runtimeMetrics = RuntimeMetrics.bind(metrics);
     Codecs.registerAll(vertx);
+    String adminToken = SecretFiles.configuredOrGenerated(config.admin().token(), config.dataDir(), "admin-token",
+        KeyPulseNode::randomToken);
+    String masterKey = SecretFiles.configuredOrGenerated(config.secrets().masterKey(), config.dataDir(), "master-key",
+        SecretBox::newMasterKey);
+    String jwtSecret = SecretFiles.configuredOrGenerated(config.live().jwtSecret(), config.dataDir(), "jwt-secret",
+        Sessions::newSecret);
+    // Before it serves anything: a member that does not share the cluster's secrets and database leaves.
+    new ClusterIdentity()
+        .with("admin token", "admin.token, KEYPULSE_ADMIN_TOKEN", adminToken)
+        .with("JWT secret", "live.jwt_secret, KEYPULSE_LIVE_JWT_SECRET", jwtSecret)
+        .with("master key", "secrets.master_key, KEYPULSE_SECRETS_MASTER_KEY", masterKey)
+        .with("database", "pg.url, --pg", Installation.id(pg))
+        .claimOrCheck(cluster.getHazelcastInstance());
     if (!ClusterSetup.awaitSettled(cluster.getHazelcastInstance(), SETTLE_LIMIT)) {
       log.warn("cluster still rebalancing after {}; starting anyway", SETTLE_LIMIT);
     }
     times.done("cluster");
-    String adminToken = SecretFiles.configuredOrGenerated(config.admin().token(), config.dataDir(), "admin-token",
-        KeyPulseNode::randomToken);
-    SecretBox secrets = new SecretBox(SecretFiles.configuredOrGenerated(config.secrets().masterKey(),
-        config.dataDir(), "master-key", SecretBox::newMasterKey));
+    SecretBox secrets = new SecretBox(masterKey);
     int port = config.http().port() > 0 ? config.http().port() : freePort();
     Clock clock = Clock.systemUTC();
     HazelcastInstance hazelcast = cluster.getHazelcastInstance();
@@ -180,8 +215,7 @@ public final class KeyPulseNode implements AutoCloseable {
         config.detect().replyTimeoutMs());
     DetectSetup detect = new DetectSetup(config, pg, hazelcast, new PartnerSettingsCache(), new DetectStats(metrics), clock);
     Pool queryPool = Pools.query(vertx, config.pg(), pg);
-    Sessions sessions = new Sessions(vertx, SecretFiles.configuredOrGenerated(config.live().jwtSecret(),
-        config.dataDir(), "jwt-secret", Sessions::newSecret), config.live().tokenTtlSeconds());
+    Sessions sessions = new Sessions(vertx, jwtSecret, config.live().tokenTtlSeconds());
     CredentialCache credentials = new CredentialCache(vertx, new ApiKeys(queryPool, config.rateLimit().maxActiveKeys()),
         config.auth().cacheSeconds(), config.auth().negativeCacheSeconds(), config.auth().maxConcurrentLookups(), clock,
         metrics);
@@ -203,6 +237,11 @@ public final class KeyPulseNode implements AutoCloseable {
     deployments.add(vertx.deployVerticle(new SchedulerVerticle(config, pg, hazelcast, detectors)).await());
     deployments.add(vertx.deployVerticle(new DeliveryVerticle(config.webhook(), queryPool,
         new Partners(queryPool, secrets), member, metrics)).await());
+    // What the cluster table shows for this member; its API is reached at the member's cluster address
+    // when it listens on every interface.
+    String httpHost = config.http().host().equals("0.0.0.0") ? config.cluster().host() : config.http().host();
+    deployments.add(vertx.deployVerticle(new MemberStatusVerticle(hazelcast, "http://" + httpHost + ":" + port, readiness,
+        detect.stats(), queryPool)).await());
     deployments.add(vertx.deployVerticle(new CacheSyncVerticle(api.credentials(), detect.settings(),
         config.auth().cacheSeconds())).await());
     deployments.add(vertx.deployVerticle(new RateLimitVerticle(api.limiter(), hazelcast)).await());
@@ -212,7 +251,9 @@ public final class KeyPulseNode implements AutoCloseable {
       ApiVerticle verticle = new ApiVerticle(api);
       apiVerticles.add(verticle);
       return verticle;
-    }, new DeploymentOptions().setInstances(instances)).await());
+    }, new DeploymentOptions().setInstances(instances)).recover(e -> Future.failedFuture(e instanceof BindException
+        ? new StartupFailure("HTTP port " + port + " is in use by another process: choose another with --port N "
+            + "(http.port, KEYPULSE_HTTP_PORT)", e) : e)).await());
     readiness.serving(true);
     times.done("verticles");
     return new KeyPulseNode(vertx, embedded, watchdog, pg, port, readiness, deployments, adminToken, runtimeMetrics,
@@ -240,6 +281,11 @@ public final class KeyPulseNode implements AutoCloseable {
   /** The HTTP route table (every API verticle instance has an identical one). */
   public Router router() {
     return router;
+  }
+
+  /** The Postgres this node writes to. */
+  public PgTarget pgTarget() {
+    return pg;
   }
 
   public int port() {

@@ -87,7 +87,7 @@ public final class ApiVerticle extends VerticleBase {
     ConnectionGuard guard = setup.connections();
     BodyReader body = new BodyReader(guard, config.http().bodyLimitBytes());
     AdminRoutes admin = new AdminRoutes(partners, apiKeys, setup.credentials(), body,
-        new ClusterView(setup.hazelcast(), setup.detectStats(), new DeliveryLog(pool)), new DeliveryLog(pool),
+        new ClusterView(vertx, setup.hazelcast(), setup.detectStats(), new DeliveryLog(pool)), new DeliveryLog(pool),
         new ClientLimit(setup.limiter(), "admin", config.rateLimit().adminPerMin(), config.rateLimit().refusalDelayMs(),
             "too many operator requests from this address; retry later"), setup.adminToken());
     Failures failures = new Failures(setup.metrics());

@@ -67,6 +67,14 @@ public final class Addresses {
   /** Whoever commits outbox rows -> every node's delivery actor: {@link DeliveriesDue}, look for work now. */
   public static final String DELIVERIES_DUE = "keypulse.deliveries.due";
 
+  /**
+   * The admin API -> one member: any message; the reply is that member's line of the cluster table
+   * (JSON: its HTTP URL, readiness, partitions, detector keys, outbox backlog, scheduler lead).
+   */
+  public static String memberStatus(String memberUuid) {
+    return "keypulse.admin.status." + memberUuid;
+  }
+
   /** Any node -> every node: {@link CredentialsChanged}, drop cached API keys (revocation, plan change). */
   public static final String CREDENTIALS_CHANGED = "keypulse.auth.changed";
 }

@@ -23,6 +23,10 @@ public final class ClusterSetup {
     config.setClusterName(cluster.name());
     config.getNetworkConfig().setPort(cluster.port()).setPortAutoIncrement(false);
     config.getNetworkConfig().getInterfaces().setEnabled(true).setInterfaces(List.of(cluster.host()));
+    // Listen on cluster.host alone (Hazelcast binds every interface by default): a single node on
+    // 127.0.0.1 is then unreachable from the network; members elsewhere need cluster.host set to an
+    // address they can reach.
+    config.setProperty("hazelcast.socket.bind.any", "false");
     JoinConfig join = config.getNetworkConfig().getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);

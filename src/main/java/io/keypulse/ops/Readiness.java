@@ -26,6 +26,11 @@ public final class Readiness {
     store = state;
   }
 
+  /** Migrated and serving: what /ready checks besides the database and the cluster. */
+  public boolean up() {
+    return migrated.get() && serving.get();
+  }
+
   boolean isMigrated() {
     return migrated.get();
   }

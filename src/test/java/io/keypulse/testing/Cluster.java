@@ -94,6 +94,7 @@ public final class Cluster implements AutoCloseable {
     env.put("KEYPULSE_DATA_DIR", TestPostgres.tempDir("kp-cluster-node-").toString());
     env.put("KEYPULSE_ADMIN_TOKEN", ADMIN_TOKEN);
     env.put("KEYPULSE_SECRETS_MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+    env.put("KEYPULSE_LIVE_JWT_SECRET", TestNode.JWT_SECRET);
     env.put("KEYPULSE_RATE_LIMIT_PER_MIN", "1000000");
     env.put("KEYPULSE_RATE_LIMIT_REGISTER_PER_MIN", "1000000");
     env.put("KEYPULSE_SCHEDULE_ROTATION_CHECK_SECONDS", "1");

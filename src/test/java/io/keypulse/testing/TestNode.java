@@ -17,6 +17,9 @@ public final class TestNode {
   /** secrets.master_key of every test node: a test may seal a webhook secret as a node would. */
   public static final String MASTER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
+  /** live.jwt_secret of every test node: members of one cluster must share it (ClusterIdentity). */
+  public static final String JWT_SECRET = "dGVzdC1qd3Qtc2VjcmV0LW9mLWV2ZXJ5LXRlc3Qtbm9kZQ";
+
   private TestNode() {}
 
   /**
@@ -38,6 +41,7 @@ public final class TestNode {
     o.put("rate_limit.refusal_delay_ms", 0);
     o.put("admin.token", "test-admin-token");
     o.put("secrets.master_key", MASTER_KEY);
+    o.put("live.jwt_secret", JWT_SECRET);
     // Time-driven work at test speed.
     o.put("schedule.rotation_check_seconds", 1);
     o.put("schedule.rescue_check_seconds", 1);
