@@ -148,7 +148,8 @@ def main(argv):
         out = call(url, token, origin, "POST", "/deliveries/replay", {"partner_id": args[0]} if args else {})
     else:
         fail(USAGE, 2)
-    print(json.dumps(out))
+    # Compact, as the node writes it: a script greps the answer as it would curl's.
+    print(json.dumps(out, separators=(",", ":"), ensure_ascii=False))
 
 
 if __name__ == "__main__":

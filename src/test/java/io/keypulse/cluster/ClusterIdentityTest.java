@@ -15,6 +15,7 @@ import io.keypulse.testing.TestPostgres;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -84,7 +85,8 @@ class ClusterIdentityTest {
         assertThat(text).contains(dataDir.resolve(secret).toString())
             .doesNotContain(Files.readString(dataDir.resolve(secret)).trim());
       }
-      assertThat(Files.getPosixFilePermissions(dataDir.resolve("pg-url")).toString()).isEqualTo("[OWNER_READ, OWNER_WRITE]");
+      assertThat(Files.getPosixFilePermissions(dataDir.resolve("pg-url")))
+          .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
       Map<String, Object> overrides = new HashMap<>(JoinFile.read(file));
       assertThat(overrides).containsEntry("cluster.members", "127.0.0.1:" + config.cluster().port())
