@@ -37,6 +37,7 @@ import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.Router;
 import io.vertx.sqlclient.Pool;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /** The HTTP API: both dialects, queries, partner self-service, /admin, health and metrics. */
@@ -63,18 +64,20 @@ public final class ApiVerticle extends VerticleBase {
         Counter.builder("keypulse.ratelimit.rejected").description("Requests refused with 429")
             .register(setup.metrics()), anonymous);
     Idempotency idempotency = new Idempotency(pool, setup.secrets(), setup.keysInFlight());
-    EventQueries events = new EventQueries(pool);
+    // An event's occurred_at is at most this far ahead of its commit: what turns a time filter into an id bound.
+    Duration futureSkew = Duration.ofSeconds(config.ingest().maxFutureSkewSeconds());
+    EventQueries events = new EventQueries(pool, futureSkew);
     IngestRoutes ingest = new IngestRoutes(new EventStoreClient(vertx, config.store().appendTimeoutSeconds()), events,
         idempotency, setup.metrics());
     KeyQueries keys = new KeyQueries(pool);
     PartnerSettingsStore settings = new PartnerSettingsStore(pool, Policy.defaults(config.detect()));
     AlertQueries alerts = new AlertQueries(pool);
-    QueryRoutes queries = new QueryRoutes(events, keys, new StatsQueries(pool), settings, new KeyActivity(pool),
+    QueryRoutes queries = new QueryRoutes(events, keys, new StatsQueries(pool), settings, new KeyActivity(pool, futureSkew),
         setup.clock(), config.ingest().maxKeyIdLength());
     DetectionRoutes detection = new DetectionRoutes(settings, alerts, keys, setup.detectors(),
         config.ingest().maxKeyIdLength(), idempotency);
     ExemptionRoutes exemptions = new ExemptionRoutes(settings, config.ingest(), setup.clock(), idempotency);
-    DetectorRoutes detectors = new DetectorRoutes(new DetectorReport(pool, settings));
+    DetectorRoutes detectors = new DetectorRoutes(new DetectorReport(pool, settings, futureSkew));
     Sessions sessions = setup.sessions();
     LiveStreams streams = new LiveStreams(config.live(), events, alerts, setup.liveStreams(), setup.liveQuota(),
         config.rateLimit().refusalDelayMs(), setup.metrics());

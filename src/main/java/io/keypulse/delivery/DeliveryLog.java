@@ -19,7 +19,8 @@ public final class DeliveryLog {
       d.next_attempt_at, d.created_at, d.finished_at,
       coalesce((SELECT json_agg(json_build_object('at', a.at, 'status_code', a.status_code,
                 'latency_ms', a.latency_ms, 'error', a.error) ORDER BY a.attempt)
-                FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]'::json) AS attempt_log
+                FROM delivery_attempts a WHERE a.partner_id = d.partner_id AND a.delivery_id = d.id), '[]'::json)
+        AS attempt_log
       """;
   /** Only finished deliveries: a pending one may be in a node's hands right now. */
   private static final String REPLAY = """
@@ -41,10 +42,10 @@ public final class DeliveryLog {
       + "FROM deliveries WHERE status = 'pending' GROUP BY claimed_by";
   /** One chunk of old finished deliveries, their attempt log first (it references them). */
   private static final String PRUNE = """
-      WITH old AS (SELECT id FROM deliveries WHERE status <> 'pending'
+      WITH old AS (SELECT partner_id, id FROM deliveries WHERE status <> 'pending'
                    AND finished_at < now() - make_interval(days => $1) ORDER BY finished_at LIMIT $2),
-      attempts AS (DELETE FROM delivery_attempts a USING old WHERE a.delivery_id = old.id)
-      DELETE FROM deliveries d USING old WHERE d.id = old.id
+      attempts AS (DELETE FROM delivery_attempts a USING old WHERE a.partner_id = old.partner_id AND a.delivery_id = old.id)
+      DELETE FROM deliveries d USING old WHERE d.partner_id = old.partner_id AND d.id = old.id
       """;
   private static final String EXISTS = "SELECT 1 FROM deliveries WHERE partner_id = $1 AND id = $2";
   private static final String TEST = "INSERT INTO deliveries (partner_id, event, url, payload) "

@@ -55,16 +55,16 @@ final class Outbox {
   /** How far down the due queue one claim looks for endpoints with room. */
   private static final int CANDIDATES = 2000;
   private static final String EVENTS = "SELECT id, event_type, key_id, occurred_at, details::text AS details "
-      + "FROM events WHERE id = ANY($1)";
+      + "FROM events WHERE partner_id = ANY($2) AND id = ANY($1)";
   private static final String ALERTS = "SELECT id, key_id, rule, kind, severity, description, evidence, triggered_at, "
-      + "created_at FROM alerts WHERE id = ANY($1)";
+      + "created_at FROM alerts WHERE partner_id = ANY($2) AND id = ANY($1)";
   /** A batch of finished attempts: their log rows, and each delivery's new state, claim released. */
   private static final String RECORD = """
       WITH attempt AS (
-        INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, latency_ms, error, node)
-        SELECT u.id, u.attempt, u.at, u.code, u.latency, u.error, $9
-        FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[])
-             AS u(id, attempt, at, code, latency, error)
+        INSERT INTO delivery_attempts (partner_id, delivery_id, attempt, at, status_code, latency_ms, error, node)
+        SELECT u.partner_id, u.id, u.attempt, u.at, u.code, u.latency, u.error, $9
+        FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $10::text[])
+             AS u(id, attempt, at, code, latency, error, partner_id)
         ON CONFLICT DO NOTHING
       )
       UPDATE deliveries d SET attempts = u.attempt, status = u.status, next_attempt_at = u.next, claimed_by = NULL,
@@ -122,19 +122,20 @@ final class Outbox {
         .toArray(Long[]::new);
     Long[] alertIds = claimed.stream().filter(d -> d.payload() == null && d.alertId() != null).map(Delivery::alertId)
         .toArray(Long[]::new);
-    Future<Map<Long, Row>> events = rowsById(EVENTS, eventIds);
-    Future<Map<Long, Row>> alerts = rowsById(ALERTS, alertIds);
+    String[] partners = claimed.stream().map(Delivery::partnerId).distinct().toArray(String[]::new);
+    Future<Map<Long, Row>> events = rowsById(EVENTS, eventIds, partners);
+    Future<Map<Long, Row>> alerts = rowsById(ALERTS, alertIds, partners);
     return Future.all(events, alerts).map(done -> claimed.stream().map(d -> d.payload() != null ? d
         : d.withPayload(d.ruleId() != null
             ? Payloads.ruleMatch(events.result().get(d.eventId()), d.ruleId())
             : Payloads.alert(alerts.result().get(d.alertId()), d.partnerId(), null))).toList());
   }
 
-  private Future<Map<Long, Row>> rowsById(String sql, Long[] ids) {
+  private Future<Map<Long, Row>> rowsById(String sql, Long[] ids, String[] partners) {
     if (ids.length == 0) {
       return Future.succeededFuture(Map.of());
     }
-    return pool.preparedQuery(sql).execute(Tuple.tuple().addArrayOfLong(ids)).map(rows -> {
+    return pool.preparedQuery(sql).execute(Tuple.tuple().addArrayOfLong(ids).addArrayOfString(partners)).map(rows -> {
       Map<Long, Row> byId = new HashMap<>();
       rows.forEach(r -> byId.put(r.getLong("id"), r));
       return byId;
@@ -152,8 +153,10 @@ final class Outbox {
     String[] errors = new String[n];
     String[] statuses = new String[n];
     OffsetDateTime[] next = new OffsetDateTime[n];
+    String[] partners = new String[n];
     for (int i = 0; i < n; i++) {
       Outcome o = batch.get(i);
+      partners[i] = o.delivery().partnerId();
       ids[i] = o.delivery().id();
       numbers[i] = o.attempt().number();
       at[i] = o.attempt().at().atOffset(ZoneOffset.UTC);
@@ -165,7 +168,7 @@ final class Outbox {
     }
     Tuple t = Tuple.tuple().addArrayOfLong(ids).addArrayOfInteger(numbers).addArrayOfOffsetDateTime(at)
         .addArrayOfInteger(codes).addArrayOfInteger(latencies).addArrayOfString(errors).addArrayOfString(statuses)
-        .addArrayOfOffsetDateTime(next).addString(node);
+        .addArrayOfOffsetDateTime(next).addString(node).addArrayOfString(partners);
     return pool.preparedQuery(RECORD).execute(t).mapEmpty();
   }
 

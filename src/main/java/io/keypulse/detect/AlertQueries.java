@@ -2,6 +2,7 @@ package io.keypulse.detect;
 
 import io.keypulse.db.NewestFirst;
 import io.keypulse.db.Page;
+import io.keypulse.db.Weeks;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -25,11 +26,17 @@ public final class AlertQueries {
 
   private static final String AFTER =
       "SELECT " + COLUMNS + " FROM alerts WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3";
-  private static final String NEWEST = "SELECT coalesce(max(id), 0) AS id FROM alerts WHERE partner_id = $1";
-  /** Alerts are committed after their events; 5 s of slack makes "raised since" err on repeating one. */
-  private static final String BEFORE_EVENT = "SELECT coalesce(max(a.id), 0) AS id FROM alerts a "
-      + "WHERE a.partner_id = $1 AND a.created_at < (SELECT e.created_at - interval '5 seconds' FROM events e "
-      + "WHERE e.partner_id = $1 AND e.id <= $2 ORDER BY e.id DESC LIMIT 1)";
+  /**
+   * Alerts are committed after their events; 5 s of slack makes "raised since" err on repeating one.
+   * The event is looked for in its week and the one before, and alerts before it in the weeks up to
+   * its own (alert ids are weekly too, V15), so that neither reads the whole history.
+   */
+  private static final String BEFORE_EVENT = """
+      WITH e AS (SELECT e.created_at - interval '5 seconds' AS since FROM events e
+                 WHERE e.partner_id = $1 AND e.id <= $2 AND e.id >= $3 ORDER BY e.id DESC LIMIT 1)
+      SELECT coalesce(max(a.id), 0) AS id FROM alerts a, e
+      WHERE a.partner_id = $1 AND a.id < $4 AND a.created_at < e.since
+      """;
 
   /** Filters of GET /api/alerts; null does not filter. */
   public record Filter(String partnerId, String keyId, String rule, String severity, String status, Long beforeId,
@@ -70,7 +77,9 @@ public final class AlertQueries {
 
   /** The id of the partner's newest alert, 0 when it has none: where a fresh live stream starts counting. */
   public Future<Long> newestId(String partnerId) {
-    return pool.preparedQuery(NEWEST).execute(Tuple.of(partnerId)).map(rows -> rows.iterator().next().getLong("id"));
+    return new NewestFirst("SELECT id FROM alerts", "partner_id", "id", partnerId)
+        .page(pool, null, 1, row -> row.getLong("id"), id -> id)
+        .map(page -> page.items().isEmpty() ? 0L : page.items().get(0));
   }
 
   /**
@@ -78,7 +87,8 @@ public final class AlertQueries {
    * alone picks up alerts (at least once; a few may repeat).
    */
   public Future<Long> lastAlertBefore(String partnerId, long eventId) {
-    return pool.preparedQuery(BEFORE_EVENT).execute(Tuple.of(partnerId, eventId))
+    long week = Weeks.weekOf(eventId);
+    return pool.preparedQuery(BEFORE_EVENT).execute(Tuple.of(partnerId, eventId, Weeks.base(week - 1), Weeks.base(week + 2)))
         .map(rows -> rows.iterator().next().getLong("id"));
   }
 

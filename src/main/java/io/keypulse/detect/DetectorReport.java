@@ -1,11 +1,14 @@
 package io.keypulse.detect;
 
+import io.keypulse.db.Weeks;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,17 +25,23 @@ public final class DetectorReport {
              count(*) FILTER (WHERE resolution = 'true_positive') AS true_positive,
              count(*) FILTER (WHERE resolution = 'false_positive') AS false_positive,
              count(*) FILTER (WHERE resolution = 'benign') AS benign
-      FROM alerts WHERE partner_id = $1 AND triggered_at > now() - interval '30 days'
+      FROM alerts WHERE partner_id = $1 AND triggered_at > now() - interval '30 days' AND id >= $2
       GROUP BY rule
       """;
   private static final List<String> VERDICTS = List.of("true_positive", "false_positive", "benign");
 
   private final Pool pool;
   private final PartnerSettingsStore settings;
+  private final Duration futureSkew;
 
-  public DetectorReport(Pool pool, PartnerSettingsStore settings) {
+  /**
+   * futureSkew: how far ahead of its commit an event's time may be; an alert is written after its
+   * event, so one triggered in the last 30 days has an id from (30 days + skew) ago on.
+   */
+  public DetectorReport(Pool pool, PartnerSettingsStore settings, Duration futureSkew) {
     this.pool = pool;
     this.settings = settings;
+    this.futureSkew = futureSkew;
   }
 
   /** The nine detectors in catalogue order, then the partner's active thresholds. */
@@ -53,7 +62,8 @@ public final class DetectorReport {
   }
 
   private Future<Map<String, Row>> counts(String partnerId) {
-    return pool.preparedQuery(COUNTS).execute(Tuple.of(partnerId)).map(rows -> {
+    long from = Weeks.firstIdFrom(Instant.now().minus(Duration.ofDays(30)).minus(futureSkew));
+    return pool.preparedQuery(COUNTS).execute(Tuple.of(partnerId, from)).map(rows -> {
       Map<String, Row> byRule = new HashMap<>();
       rows.forEach(row -> byRule.put(row.getString("rule"), row));
       return byRule;

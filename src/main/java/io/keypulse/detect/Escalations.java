@@ -6,6 +6,9 @@ import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
+import io.keypulse.db.Weeks;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,14 +24,14 @@ import java.util.List;
 final class Escalations {
   private static final String OPEN = """
       SELECT id, partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at, created_at
-      FROM alerts WHERE partner_id = $1 AND key_id = $2 AND rule = $3 ORDER BY id DESC LIMIT 1 FOR UPDATE
+      FROM alerts WHERE partner_id = $1 AND key_id = $2 AND rule = $3 AND id >= $4 ORDER BY id DESC LIMIT 1 FOR UPDATE
       """;
   private static final String FREEZE = "UPDATE deliveries SET payload = $2 WHERE alert_id = $1 AND payload IS NULL "
-      + "AND status = 'pending'";
+      + "AND status = 'pending' AND id >= $3";
   private static final String RAISE = """
       UPDATE alerts SET escalated_from = severity, severity = $2, description = $3, evidence = $4,
              repeat_count = repeat_count + 1, last_repeat_at = greatest(last_repeat_at, $5), escalated_at = $5
-      WHERE id = $1
+      WHERE partner_id = $6 AND id = $1
       RETURNING id, partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at, created_at,
         escalated_from, repeat_count
       """;
@@ -57,15 +60,20 @@ final class Escalations {
   }
 
   private static Future<AlertRaised> escalate(SqlConnection conn, Verdict v, Finding f) {
-    return conn.preparedQuery(OPEN).execute(Tuple.of(v.partnerId(), v.keyId(), f.rule())).compose(rows -> {
+    // An escalation follows its alert within the suppression window (a week at most): read those weeks only.
+    long openFrom = Weeks.firstIdFrom(Instant.now().minus(Duration.ofDays(8)));
+    return conn.preparedQuery(OPEN).execute(Tuple.of(v.partnerId(), v.keyId(), f.rule(), openFrom)).compose(rows -> {
       Row open = rows.size() == 0 ? null : rows.iterator().next();
       if (open == null || KeyDetector.rank(open.getString("severity")) >= KeyDetector.rank(f.severity())) {
         return Future.succeededFuture(null);
       }
       long id = open.getLong("id");
-      return conn.preparedQuery(FREEZE).execute(Tuple.of(id, Payloads.alert(open, v.partnerId(), null)))
+      // Its deliveries were written with it or after it: from its week on (and the one before, for a
+      // transaction that began as the week turned).
+      long deliveriesFrom = Weeks.base(Weeks.weekOf(id) - 1);
+      return conn.preparedQuery(FREEZE).execute(Tuple.of(id, Payloads.alert(open, v.partnerId(), null), deliveriesFrom))
           .compose(frozen -> conn.preparedQuery(RAISE).execute(Tuple.of(id, f.severity(), f.description(),
-              f.evidence(), v.triggeredAt().atOffset(ZoneOffset.UTC))))
+              f.evidence(), v.triggeredAt().atOffset(ZoneOffset.UTC), v.partnerId())))
           .compose(updated -> {
             Row alert = updated.iterator().next();
             String from = open.getString("severity");

@@ -1,6 +1,9 @@
 package io.keypulse.detect;
 
 import io.keypulse.bus.EventFacts;
+import io.keypulse.db.Weeks;
+import java.time.Duration;
+import java.time.Instant;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -29,16 +32,24 @@ final class StateLoader {
       """;
   private static final String LATEST_ALERTS = """
       SELECT DISTINCT ON (rule) rule, severity, triggered_at FROM alerts
-      WHERE partner_id = $1 AND key_id = $2 AND kind = 'anomaly_detected' ORDER BY rule, id DESC
+      WHERE partner_id = $1 AND key_id = $2 AND kind = 'anomaly_detected' AND id >= $3 ORDER BY rule, id DESC
       """;
   private static final String AFTER = "SELECT " + FACTS + " FROM events WHERE partner_id = $1 AND key_id = $2 "
       + "AND id > $3 AND id <= $4 ORDER BY id LIMIT " + PAGE;
   private static final String RECENT = "SELECT * FROM (SELECT " + FACTS + " FROM events WHERE partner_id = $1 "
-      + "AND key_id = $2 AND id <= $3 ORDER BY id DESC LIMIT " + PAGE + ") recent ORDER BY id";
+      + "AND key_id = $2 AND id <= $3 AND id >= $4 ORDER BY id DESC LIMIT " + PAGE + ") recent ORDER BY id";
+  /**
+   * How far back an unanchored key's state is rebuilt from (its last PAGE events within it): the
+   * baselines look a week back; a key silent for longer starts learning again. Bounded, so that
+   * the rebuild reads only these weeks' partitions.
+   */
+  private static final Duration RECENT_HISTORY = Duration.ofDays(90);
+  /** Open incidents are at most a week old (the longest suppression): their alerts are in these weeks. */
+  private static final Duration INCIDENT_HISTORY = Duration.ofDays(8);
   private static final String CREATIONS_AFTER = "SELECT id, occurred_at FROM events WHERE partner_id = $1 AND id > $2 "
       + "AND canonical_type = 'create' ORDER BY id";
   private static final String RECENT_CREATIONS = """
-      SELECT coalesce((SELECT max(id) FROM events WHERE partner_id = $1), 0) AS up_to,
+      SELECT coalesce((SELECT max(last_event_id) FROM keys WHERE partner_id = $1), 0) AS up_to,
              array(SELECT created_event_at FROM keys WHERE partner_id = $1
                    AND created_event_at > now() - interval '8 days') AS created
       """;
@@ -72,7 +83,8 @@ final class StateLoader {
    * counts them as repeats of what was already raised, never as new alerts.
    */
   private Future<Void> incidents(KeyState state, String partnerId, String keyId) {
-    return pool.preparedQuery(LATEST_ALERTS).execute(Tuple.of(partnerId, keyId)).map(rows -> {
+    long from = Weeks.firstIdFrom(Instant.now().minus(INCIDENT_HISTORY));
+    return pool.preparedQuery(LATEST_ALERTS).execute(Tuple.of(partnerId, keyId, from)).map(rows -> {
       for (Row r : rows) {
         long at = millis(r.getOffsetDateTime("triggered_at"));
         KeyState.Incident known = state.incidents.get(r.getString("rule"));
@@ -91,7 +103,8 @@ final class StateLoader {
   Future<List<EventFacts>> events(String partnerId, String keyId, boolean anchored, long afterId, long upToId) {
     return anchored
         ? pool.preparedQuery(AFTER).execute(Tuple.of(partnerId, keyId, afterId, upToId)).map(StateLoader::facts)
-        : pool.preparedQuery(RECENT).execute(Tuple.of(partnerId, keyId, upToId)).map(StateLoader::facts);
+        : pool.preparedQuery(RECENT).execute(Tuple.of(partnerId, keyId, upToId,
+            Weeks.firstIdFrom(Instant.now().minus(RECENT_HISTORY)))).map(StateLoader::facts);
   }
 
   static int page() {

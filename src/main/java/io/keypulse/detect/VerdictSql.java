@@ -21,11 +21,11 @@ final class VerdictSql {
 
   static final String LOCK = "SELECT pg_advisory_xact_lock(7317001)";
   static final String SCORES = """
-      WITH v AS (SELECT * FROM unnest($1::bigint[], $2::real[], $3::text[]) AS v(id, score, derived)),
+      WITH v AS (SELECT * FROM unnest($1::bigint[], $2::real[], $3::text[], $4::text[]) AS v(id, score, derived, p)),
       upd AS (
         UPDATE events e SET score = v.score,
                severity = CASE WHEN e.severity_derived AND v.derived IS NOT NULL THEN v.derived ELSE e.severity END
-        FROM v WHERE e.id = v.id AND e.score IS NULL
+        FROM v WHERE e.partner_id = v.p AND e.id = v.id AND e.id BETWEEN $5 AND $6 AND e.score IS NULL
         RETURNING e.partner_id, e.severity, e.severity_derived
       ),
       raised AS (
@@ -39,14 +39,25 @@ final class VerdictSql {
       UPDATE stats_totals t SET nominal = t.nominal - s.w - s.c, warning = t.warning + s.w, critical = t.critical + s.c
       FROM per_scope s WHERE t.scope = s.scope
       """;
-  /** New alerts, and (same transaction) their webhook to the partner when it has one. */
+  /**
+   * New alerts, and (same transaction) their webhook to the partner when it has one. An event raises
+   * a rule's alert once, however often it is detected again (a shard's replay after a move): the
+   * pair is skipped when it exists, which is safe because these inserts hold the cluster's write lock
+   * (VerdictWriter). The existing alert is looked for from the event's week on, since an alert is
+   * written after its event (alerts are partitioned by week, see V15).
+   */
   static final String ALERTS = """
       WITH raised AS (
         INSERT INTO alerts (partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at)
-        SELECT a.p, a.k, a.r, a.kind, a.s, a.d, a.e::json, a.ev, a.t
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
-                    $9::timestamptz[]) AS a(p, k, r, kind, s, d, e, ev, t)
-        ON CONFLICT (event_id, rule) WHERE event_id IS NOT NULL DO NOTHING
+        SELECT n.p, n.k, n.r, n.kind, n.s, n.d, n.e::json, n.ev, n.t
+        FROM (SELECT DISTINCT ON (a.p, a.r, coalesce(a.ev, -a.ord)) a.*
+              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                          $8::bigint[], $9::timestamptz[]) WITH ORDINALITY AS a(p, k, r, kind, s, d, e, ev, t, ord)
+              ORDER BY a.p, a.r, coalesce(a.ev, -a.ord), a.ord) n
+        WHERE n.ev IS NULL OR NOT EXISTS (
+          SELECT 1 FROM alerts x WHERE x.partner_id = n.p AND x.event_id = n.ev AND x.rule = n.r
+            AND x.id >= (n.ev >> 36) << 36)
+        ORDER BY n.ord
         RETURNING id, partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at, created_at,
           escalated_from, repeat_count
       ),
@@ -61,7 +72,9 @@ final class VerdictSql {
       """;
   static final String REPEAT = """
       UPDATE alerts SET repeat_count = repeat_count + 1, last_repeat_at = greatest(last_repeat_at, $4)
-      WHERE id = (SELECT id FROM alerts WHERE partner_id = $1 AND key_id = $2 AND rule = $3 ORDER BY id DESC LIMIT 1)
+      WHERE partner_id = $1 AND id >= $5
+        AND id = (SELECT id FROM alerts WHERE partner_id = $1 AND key_id = $2 AND rule = $3 AND id >= $5
+                  ORDER BY id DESC LIMIT 1)
       """;
   /**
    * A repeat of a partner-level finding counts on the partner's latest alert of that rule: the alert
@@ -69,8 +82,16 @@ final class VerdictSql {
    */
   static final String PARTNER_REPEAT = """
       UPDATE alerts SET repeat_count = repeat_count + 1, last_repeat_at = greatest(last_repeat_at, $3)
-      WHERE id = (SELECT id FROM alerts WHERE partner_id = $1 AND rule = $2 ORDER BY id DESC LIMIT 1)
+      WHERE partner_id = $1 AND id >= $4
+        AND id = (SELECT id FROM alerts WHERE partner_id = $1 AND rule = $2 AND id >= $4 ORDER BY id DESC LIMIT 1)
       """;
+  /**
+   * A repeat counts on an alert at most this old (by id, so only these weeks are read): findings are
+   * suppressed as repeats for at most a week (policy suppression_minutes), so a repeat's alert is newer.
+   */
+  private static final java.util.function.Supplier<Long> REPEATS_FROM =
+      () -> io.keypulse.db.Weeks.firstIdFrom(java.time.Instant.now().minus(java.time.Duration.ofDays(8)));
+
   /** Rules judged per partner, not per key. */
   private static final Set<String> PARTNER_RULES = Set.of(ProvisioningSpike.RULE);
   static final String ROTATION_ALERTED = """
@@ -112,12 +133,19 @@ final class VerdictSql {
     Long[] ids = new Long[scored.size()];
     Float[] scores = new Float[scored.size()];
     String[] derived = new String[scored.size()];
+    String[] partners = new String[scored.size()];
+    long lowest = Long.MAX_VALUE;
+    long highest = Long.MIN_VALUE;
     for (int i = 0; i < scored.size(); i++) {
       ids[i] = scored.get(i).eventId();
       scores[i] = (float) scored.get(i).score();
       derived[i] = scored.get(i).derivedSeverity();
+      partners[i] = scored.get(i).partnerId();
+      lowest = Math.min(lowest, ids[i]);
+      highest = Math.max(highest, ids[i]);
     }
-    return Tuple.of(ids, scores, derived);
+    // The id range lets Postgres read only the weeks these events are in (partitions by id, V15).
+    return Tuple.of(ids, scores, derived, partners, scored.isEmpty() ? 0L : lowest, scored.isEmpty() ? 0L : highest);
   }
 
   static Tuple alerts(List<Verdict> batch) {
@@ -149,7 +177,8 @@ final class VerdictSql {
     for (Verdict v : batch) {
       for (Finding f : v.repeats()) {
         if (!PARTNER_RULES.contains(f.rule())) {
-          out.add(Tuple.of(v.partnerId(), v.keyId(), f.rule(), v.triggeredAt().atOffset(ZoneOffset.UTC)));
+          out.add(Tuple.of(v.partnerId(), v.keyId(), f.rule(), v.triggeredAt().atOffset(ZoneOffset.UTC),
+              REPEATS_FROM.get()));
         }
       }
     }
@@ -162,7 +191,7 @@ final class VerdictSql {
     for (Verdict v : batch) {
       for (Finding f : v.repeats()) {
         if (PARTNER_RULES.contains(f.rule())) {
-          out.add(Tuple.of(v.partnerId(), f.rule(), v.triggeredAt().atOffset(ZoneOffset.UTC)));
+          out.add(Tuple.of(v.partnerId(), f.rule(), v.triggeredAt().atOffset(ZoneOffset.UTC), REPEATS_FROM.get()));
         }
       }
     }

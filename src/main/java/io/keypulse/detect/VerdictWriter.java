@@ -133,7 +133,8 @@ final class VerdictWriter {
   private Future<Written> transaction(SqlConnection conn, Batch batch) {
     List<Future<?>> steps = new ArrayList<>();
     if (touchesSharedRows(batch.verdicts())) {
-      // Counters and keys rows are the event store's too: take its lock, so that we never deadlock with it.
+      // Counters and keys rows are the event store's too: take its lock, so that we never deadlock with
+      // it. New alerts take it too: their once-per-event check (VerdictSql.ALERTS) needs writers in turn.
       steps.add(conn.query(VerdictSql.LOCK).execute());
     }
     steps.add(conn.preparedQuery(VerdictSql.SCORES).execute(VerdictSql.scores(batch.verdicts())));
@@ -168,7 +169,7 @@ final class VerdictWriter {
 
   private static boolean touchesSharedRows(List<Verdict> batch) {
     return batch.stream().anyMatch(v -> (v.derivedSeverity() != null && !"nominal".equals(v.derivedSeverity()))
-        || v.alerts().stream().anyMatch(f -> RotationOverdue.RULE.equals(f.rule())));
+        || !v.alerts().isEmpty());
   }
 
   private void requeue(Batch batch) {

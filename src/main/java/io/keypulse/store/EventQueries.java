@@ -4,11 +4,13 @@ import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.StoredEvent;
 import io.keypulse.db.NewestFirst;
 import io.keypulse.db.Page;
+import io.keypulse.db.Weeks;
 import io.keypulse.json.ExactJson;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,16 +25,21 @@ public final class EventQueries {
 
   /** An ingest's events with what it reported of them: the rule matches and alerts each raised. */
   private static final String RECALL = "SELECT " + COLUMNS + ", "
-      + "(SELECT count(*) FROM deliveries d WHERE d.event_id = e.id AND d.rule_id IS NOT NULL) AS rule_matches, "
-      + "(SELECT count(*) FROM alerts a WHERE a.event_id = e.id) AS alerts "
+      // Written with the event, or after it: from its week on (the week before, for a flush whose
+      // transaction began as the week turned).
+      + "(SELECT count(*) FROM deliveries d WHERE d.partner_id = e.partner_id AND d.event_id = e.id "
+      + "AND d.rule_id IS NOT NULL AND d.id >= ((e.id >> 36) - 1) << 36) AS rule_matches, "
+      + "(SELECT count(*) FROM alerts a WHERE a.partner_id = e.partner_id AND a.event_id = e.id "
+      + "AND a.id >= ((e.id >> 36) - 1) << 36) AS alerts "
       + "FROM events e WHERE partner_id = $1 AND id = ANY($2) ORDER BY id";
 
-  private static final String NEWEST = "SELECT coalesce(max(id), 0) AS id FROM events WHERE partner_id = $1";
-
   private final Pool pool;
+  private final Duration futureSkew;
 
-  public EventQueries(Pool pool) {
+  /** futureSkew: how far ahead of its commit an event's occurred_at may be (ingest.max_future_skew_seconds). */
+  public EventQueries(Pool pool, Duration futureSkew) {
     this.pool = pool;
+    this.futureSkew = futureSkew;
   }
 
   public Future<Page<StoredEvent>> find(EventFilter f) {
@@ -42,6 +49,8 @@ public final class EventQueries {
         .where("severity = ", f.severity())
         .where("occurred_at >= ", f.since() == null ? null : f.since().atOffset(ZoneOffset.UTC))
         .where("occurred_at <= ", f.until() == null ? null : f.until().atOffset(ZoneOffset.UTC))
+        // An event that happened at or after since was committed at most futureSkew before it.
+        .from(f.since() == null ? null : Weeks.firstIdFrom(f.since().minus(futureSkew)))
         .page(pool, f.beforeId(), f.limit(), EventQueries::event, StoredEvent::id);
   }
 
@@ -74,7 +83,9 @@ public final class EventQueries {
 
   /** The id of the partner's newest event, 0 when it has none: where a fresh live stream starts counting. */
   public Future<Long> newestId(String partnerId) {
-    return pool.preparedQuery(NEWEST).execute(Tuple.of(partnerId)).map(rows -> rows.iterator().next().getLong("id"));
+    return new NewestFirst("SELECT id FROM events", "partner_id", "id", partnerId)
+        .page(pool, null, 1, row -> row.getLong("id"), id -> id)
+        .map(page -> page.items().isEmpty() ? 0L : page.items().get(0));
   }
 
   public static StoredEvent event(Row row) {

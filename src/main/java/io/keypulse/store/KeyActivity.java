@@ -1,5 +1,6 @@
 package io.keypulse.store;
 
+import io.keypulse.db.Weeks;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
@@ -21,22 +22,26 @@ public final class KeyActivity {
   private static final String HOURLY = """
       SELECT date_trunc('hour', occurred_at) AS hour, count(*) AS n, min(occurred_at) AS first
       FROM events
-      WHERE partner_id = $1 AND key_id = $2 AND canonical_type = 'sign' AND occurred_at >= $3
+      WHERE partner_id = $1 AND key_id = $2 AND canonical_type = 'sign' AND occurred_at >= $3 AND id >= $4
       GROUP BY 1""";
 
   /** hourly: the shown hours, oldest first; baseline: mean signings per hour before the current one. */
   public record Activity(Instant[] hours, long[] hourly, double baseline, long baselineHours) {}
 
   private final Pool pool;
+  private final Duration futureSkew;
 
-  public KeyActivity(Pool pool) {
+  /** futureSkew: how far ahead of its commit an event's occurred_at may be: the id bound allows for it. */
+  public KeyActivity(Pool pool, Duration futureSkew) {
     this.pool = pool;
+    this.futureSkew = futureSkew;
   }
 
   public Future<Activity> of(String partnerId, String keyId, Instant now) {
     Instant current = now.truncatedTo(ChronoUnit.HOURS);
     Instant from = current.minus(BASELINE_HOURS, ChronoUnit.HOURS);
-    return pool.preparedQuery(HOURLY).execute(Tuple.of(partnerId, keyId, from.atOffset(ZoneOffset.UTC)))
+    long fromId = Weeks.firstIdFrom(from.minus(futureSkew));
+    return pool.preparedQuery(HOURLY).execute(Tuple.of(partnerId, keyId, from.atOffset(ZoneOffset.UTC), fromId))
         .map(rows -> {
           Map<Instant, Long> counts = new HashMap<>();
           Instant first = null;
