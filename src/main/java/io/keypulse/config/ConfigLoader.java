@@ -152,7 +152,7 @@ public final class ConfigLoader {
             s.decimal("detect.provisioning_spike_multiplier"), s.integer("detect.provisioning_spike_min_count"),
             s.integer("detect.suppression_minutes"), s.integer("detect.shards_per_node"),
             s.integer("detect.checkpoint_seconds"), s.integer("detect.idle_evict_minutes"),
-            s.integer("detect.reply_timeout_ms")),
+            s.integer("detect.reply_timeout_ms"), retentionDays(s.integer("detect.retention_days"))),
         new Config.Schedule(s.integer("schedule.rotation_check_seconds"), s.integer("schedule.rescue_check_seconds"),
             s.integer("schedule.rescue_after_seconds"), s.integer("schedule.retention_check_seconds"),
             s.integer("schedule.delivery_retention_days")),
@@ -188,6 +188,14 @@ public final class ConfigLoader {
   private static List<String> allowList(List<String> cidrs) {
     WebhookTargets.allowList(cidrs);
     return cidrs;
+  }
+
+  /** A week of history is what detection learns from (io.keypulse.detect.Policy.MIN_RETENTION_DAYS). */
+  private static int retentionDays(int days) {
+    if (days < 7 || days > 3650) {
+      throw new IllegalArgumentException("detect.retention_days must be between 7 and 3650, got " + days);
+    }
+    return days;
   }
 
   /** Each flush in flight can hold a whole batch of events in Postgres's queue; a few are enough. */

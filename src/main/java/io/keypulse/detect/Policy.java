@@ -9,13 +9,17 @@ import io.keypulse.config.Config;
 public record Policy(double signingSpikeMultiplier, double signingSpikeCriticalMultiplier, int signingSpikeMinCount,
                      double offHoursMaxSharePct, int offHoursMinHistory, int newSourceMinHistory,
                      int newSourceNetworkChurn, int newSourceLearningHours, double provisioningSpikeMultiplier, int provisioningSpikeMinCount,
-                     int rotationPolicyDays, int suppressionMinutes, int learningHours, BusinessHours businessHours) {
+                     int rotationPolicyDays, int suppressionMinutes, int learningHours, BusinessHours businessHours,
+                     int retentionDays) {
+  /** The shortest retention a partner may choose: a week of history is what detection learns from. */
+  public static final int MIN_RETENTION_DAYS = 7;
+
 
   public static Policy defaults(Config.Detect d) {
     return new Policy(d.signingSpikeMultiplier(), d.signingSpikeCriticalMultiplier(), d.signingSpikeMinCount(),
         d.offHoursMaxSharePct(), d.offHoursMinHistory(), d.newSourceMinHistory(), d.newSourceNetworkChurn(), d.newSourceLearningHours(),
         d.provisioningSpikeMultiplier(), d.provisioningSpikeMinCount(), d.rotationPolicyDays(), d.suppressionMinutes(),
-        d.learningHours(), null);
+        d.learningHours(), null, d.retentionDays());
   }
 
   long learningMillis() {

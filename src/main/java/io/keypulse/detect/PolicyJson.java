@@ -27,6 +27,7 @@ public final class PolicyJson {
     integer("rotation_policy_days", 1, 3650);
     integer("suppression_minutes", 0, 10_080);
     integer("learning_hours", 0, 720);
+    integer("retention_days", Policy.MIN_RETENTION_DAYS, 3650);
     // Stored in its one canonical form: whatever else the partner sent is not kept (nor echoed back).
     CHECKS.put("business_hours", v -> BusinessHours.parse(v).toJson());
   }
@@ -76,7 +77,8 @@ public final class PolicyJson {
         .put("rotation_policy_days", p.rotationPolicyDays())
         .put("suppression_minutes", p.suppressionMinutes())
         .put("learning_hours", p.learningHours())
-        .put("business_hours", p.businessHours() == null ? null : p.businessHours().toJson());
+        .put("business_hours", p.businessHours() == null ? null : p.businessHours().toJson())
+        .put("retention_days", p.retentionDays());
   }
 
   private static Policy parse(JsonObject j) {
@@ -87,7 +89,7 @@ public final class PolicyJson {
         j.getInteger("new_source_network_churn"), j.getInteger("new_source_learning_hours"),
         j.getDouble("provisioning_spike_multiplier"), j.getInteger("provisioning_spike_min_count"),
         j.getInteger("rotation_policy_days"), j.getInteger("suppression_minutes"), j.getInteger("learning_hours"),
-        hours == null ? null : BusinessHours.read(hours));
+        hours == null ? null : BusinessHours.read(hours), j.getInteger("retention_days"));
   }
 
   private static void decimal(String name, double min, double max) {

@@ -13,6 +13,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,9 @@ public final class SchedulerVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(SchedulerVerticle.class);
   private static final int PAGE = 1000;
   private static final int PRUNE_CHUNK = 10_000;
+  /** Weekly partitions kept ready ahead of this week. */
+  private static final int WEEKS_AHEAD = 2;
+  private static final int MAX_CHUNKS = 50;
   private static final String DUE_FOR_ROTATION = """
       SELECT k.id, k.partner_id, k.key_id FROM keys k LEFT JOIN policies p ON p.partner_id = k.partner_id
       WHERE k.id > $1
@@ -91,7 +95,7 @@ public final class SchedulerVerticle extends VerticleBase {
     vertx.setPeriodic(config.schedule().retentionCheckSeconds() * 1000L, id -> {
       if (!pruning && leads(hazelcast)) {
         pruning = true;
-        prune(0).compose(done -> expireKeys(0)).onComplete(done -> pruning = false)
+        prune(0).compose(done -> expireKeys(0)).compose(done -> retention()).onComplete(done -> pruning = false)
             .onFailure(e -> log.warn("retention sweep: {}", e.toString()));
       }
     });
@@ -109,6 +113,22 @@ public final class SchedulerVerticle extends VerticleBase {
       }
       return Future.succeededFuture();
     });
+  }
+
+  /**
+   * Weekly partitions made ahead and dropped past the longest retention; partners with a shorter
+   * one cut in chunks (at most MAX_CHUNKS each per run); emptied legacy partitions dropped.
+   */
+  private Future<Void> retention() {
+    Retention retention = new Retention(pool, config.detect().retentionDays(), WEEKS_AHEAD, PRUNE_CHUNK);
+    Instant now = Instant.now();
+    return retention.ensureAhead()
+        .compose(made -> retention.dropExpiredWeeks(now))
+        .compose(dropped -> retention.cutPartners(now, MAX_CHUNKS)
+            .compose(deleted -> retention.dropEmptyLegacy().map(legacy -> {
+              Retention.logRun(dropped, deleted, legacy);
+              return null;
+            })));
   }
 
   /** Idempotency-Keys past their 24 hours (lookups ignore them already; this frees the rows). */
