@@ -170,7 +170,7 @@ public final class KeyPulseNode implements AutoCloseable {
       socket.bind(new InetSocketAddress(host, port));
     } catch (IOException e) {
       throw new StartupFailure(what + " " + host + ":" + port + " is in use by another process: choose another with "
-          + flag);
+          + flag, e);
     }
   }
 
