@@ -1,12 +1,12 @@
 package io.keypulse.detect;
 
 import io.keypulse.bus.AlertRaised;
+import io.keypulse.db.Weeks;
 import io.keypulse.delivery.Payloads;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
-import io.keypulse.db.Weeks;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;

@@ -2,14 +2,14 @@ package io.keypulse.detect;
 
 import io.keypulse.bus.EventFacts;
 import io.keypulse.db.Weeks;
-import java.time.Duration;
-import java.time.Instant;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Base64;

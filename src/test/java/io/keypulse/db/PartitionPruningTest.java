@@ -4,8 +4,8 @@ import static io.keypulse.testing.Api.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keypulse.KeyPulseNode;
-import io.keypulse.testing.Api;
 import io.keypulse.testing.Api.Partner;
+import io.keypulse.testing.Api;
 import io.keypulse.testing.Db;
 import io.keypulse.testing.Sleep;
 import io.keypulse.testing.TestNode;
