@@ -16,7 +16,10 @@ public final class Migrations {
     Flyway flyway = Flyway.configure()
         .dataSource(target.jdbcUrl(), target.user(), target.password())
         .locations("classpath:db/migration")
+        // A Postgres starting beside the node gets ~20 s; a wrong URL is then one line naming --pg,
+        // not eight minutes of Flyway's default doubling waits (up to 120 s each).
         .connectRetries(10)
+        .connectRetriesInterval(2)
         .load();
     MigrateResult result = flyway.migrate();
     // targetSchemaVersion is null when nothing was applied (every start but the first): the schema is
