@@ -37,22 +37,32 @@ final class Retention {
       FROM partners p LEFT JOIN policies pol ON pol.partner_id = p.id
       """;
   private static final String LONGEST = "SELECT greatest($1, max((policy->>'retention_days')::int)) AS days FROM policies";
-  /** A chunk: the partner's next rows by id below the cut's week; the old among them go. */
+  /**
+   * A chunk: the partner's next rows by id below the cut's week; the old among them go. Ids follow
+   * time, so when the partner's oldest row is not past the cut, nothing is: that is looked at first
+   * (one index probe), and a partner with nothing to cut costs no more.
+   */
   private static final String EVENTS_CHUNK = """
       DELETE FROM events WHERE (partner_id, id) IN (
         SELECT partner_id, id FROM events WHERE partner_id = $1 AND id < $2 ORDER BY id LIMIT $3)
       AND created_at < $4
+      AND EXISTS (SELECT 1 FROM (SELECT created_at FROM events WHERE partner_id = $1 AND id < $2 ORDER BY id LIMIT 1) o
+                  WHERE o.created_at < $4)
       """;
   private static final String ALERTS_CHUNK = """
       DELETE FROM alerts WHERE (partner_id, id) IN (
         SELECT partner_id, id FROM alerts WHERE partner_id = $1 AND id < $2 ORDER BY id LIMIT $3)
       AND created_at < $4
+      AND EXISTS (SELECT 1 FROM (SELECT created_at FROM alerts WHERE partner_id = $1 AND id < $2 ORDER BY id LIMIT 1) o
+                  WHERE o.created_at < $4)
       """;
   private static final String DELIVERIES_CHUNK = """
       WITH gone AS (
         DELETE FROM deliveries WHERE (partner_id, id) IN (
           SELECT partner_id, id FROM deliveries WHERE partner_id = $1 AND id < $2 ORDER BY id LIMIT $3)
         AND created_at < $4
+        AND EXISTS (SELECT 1 FROM (SELECT created_at FROM deliveries WHERE partner_id = $1 AND id < $2 ORDER BY id
+                                   LIMIT 1) o WHERE o.created_at < $4)
         RETURNING partner_id, id),
       log AS (DELETE FROM delivery_attempts a USING gone
               WHERE a.partner_id = $1 AND a.delivery_id < $2 AND a.delivery_id = gone.id)
