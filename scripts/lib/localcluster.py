@@ -172,8 +172,10 @@ class LocalCluster:
     def add_command(self):
         """The exact command that adds one more member, with ports free right now."""
         index = len(self.nodes)
-        return " ".join(["scripts/keypulse", *self.node_args(os.path.join(self.workdir, f"node{index}"),
-                                                              free_port(), free_port())])
+        http, cluster = free_port(), free_port()
+        while cluster == http:
+            cluster = free_port()
+        return " ".join(["scripts/keypulse", *self.node_args(os.path.join(self.workdir, f"node{index}"), http, cluster)])
 
     def start(self):
         self.pg.start()

@@ -111,9 +111,13 @@ public final class Main {
     if (command.equals("run") && scratch == null) {
       // A single node is a cluster of one that others may join: say how, with ports free right now.
       Path file = JoinFile.write(config, node.pgTarget(), "http://" + host + ":" + node.port());
+      int httpPort = freePortFrom(node.port() + 1);
+      int clusterPort = freePortFrom(config.cluster().port() + 1);
+      if (clusterPort == httpPort) {
+        clusterPort = freePortFrom(httpPort + 1);
+      }
       log.info("add a member: scripts/keypulse node --join-file {} --data-dir {} --http-port {} --cluster-port {}", file,
-          config.dataDir().toAbsolutePath().resolve("member2"), freePortFrom(node.port() + 1),
-          freePortFrom(config.cluster().port() + 1));
+          config.dataDir().toAbsolutePath().resolve("member2"), httpPort, clusterPort);
     }
   }
 
