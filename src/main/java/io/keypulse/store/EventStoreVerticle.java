@@ -39,15 +39,20 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The event store's writer, one per node: gathers the events of concurrent ingest requests and
- * commits them together (group commit). A flush starts when enough events wait or shortly after
- * the first arrives. Up to {@code store.flushes_in_flight} flushes are sent before the first has
- * committed (pipelined, so Postgres never waits for the node between two), while the next batch
- * gathers. Every request is answered only after its flush committed, so a 2xx always means "in
- * Postgres". Flushes are released in the order they were sent, which is the order of their ids: a
- * flush's requests are answered, its events go to the detector shards (one message per shard) and
- * to the live feed, only once every flush sent before it has committed or failed. Requests that
- * asked for the detectors' findings (the reference dialect's alerts_triggered) are answered when
- * those arrive.
+ * commits them together (group commit). A flush starts shortly after the first event arrives when
+ * none is in flight; while one is, what arrives gathers into the next, which goes out the moment the
+ * one in flight is released. Only when a full flush ({@code store.flush_max_events}) waits does
+ * another go out before that, up to {@code store.flushes_in_flight} (pipelined on the writer's one
+ * connection, so Postgres starts it the moment the one before commits). Every flush costs Postgres
+ * its fixed part (BEGIN, the lock, the statement's set-up, COMMIT), so a few large flushes beat many
+ * small ones: measured side by side against sending a flush whenever there was room in flight, the
+ * node spent 25-30 % less CPU per event and Postgres 30-40 % less (README, Benchmarks).
+ *
+ * <p>Every request is answered only after its flush committed, so a 2xx always means "in Postgres".
+ * Flushes are released in the order they were sent, which is the order of their ids: a flush's
+ * requests are answered, its events go to the detector shards (one message per shard) and to the
+ * live feed, only once every flush sent before it has committed or failed. Requests that asked for
+ * the detectors' findings (the reference dialect's alerts_triggered) are answered when those arrive.
  */
 public final class EventStoreVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(EventStoreVerticle.class);
@@ -155,7 +160,7 @@ public final class EventStoreVerticle extends VerticleBase {
     queuedEvents += events.size();
     if (queuedEvents >= config.flushMaxEvents()) {
       flush();
-    } else if (timer < 0 && inFlight.size() < config.flushesInFlight()) {
+    } else if (timer < 0 && inFlight.isEmpty()) {
       timer = vertx.setTimer(config.flushIntervalMs(), id -> {
         timer = -1;
         flush();
@@ -163,9 +168,13 @@ public final class EventStoreVerticle extends VerticleBase {
     }
   }
 
-  /** Sends what waits, as many flushes as there is room for in flight. */
+  /**
+   * Sends what waits: at once when nothing is in flight; besides flushes in flight, only full ones,
+   * as many as there is room for. A partial one waits for the flush in flight to be released.
+   */
   private void flush() {
-    while (inFlight.size() < config.flushesInFlight() && !queue.isEmpty()) {
+    while (!queue.isEmpty() && (inFlight.isEmpty()
+        || (inFlight.size() < config.flushesInFlight() && queuedEvents >= config.flushMaxEvents()))) {
       send(takeGroup());
     }
   }
@@ -195,14 +204,20 @@ public final class EventStoreVerticle extends VerticleBase {
    * one connection already returns them in that order; this makes the promise not depend on it.
    */
   private void release() {
+    List<Flush> committed = new ArrayList<>(1);
     while (!inFlight.isEmpty() && inFlight.peek().outcome != null) {
       Flush done = inFlight.poll();
       if (done.outcome.succeeded()) {
-        deliver(done.group, done.outcome.result().stored());
-        sendMatches(done.outcome.result(), done.group);
+        committed.add(done);
       } else {
         failed(done.group, done.outcome.cause());
       }
+    }
+    // The next flush goes out before these are answered and handed on: Postgres works on it meanwhile.
+    flush();
+    for (Flush done : committed) {
+      deliver(done.group, done.outcome.result().stored());
+      sendMatches(done.outcome.result(), done.group);
     }
     next();
   }

@@ -28,10 +28,11 @@ import java.util.List;
  * the node between them; and they commit, and are answered, in the order they were sent.
  */
 final class EventWriter {
-  /** Serialises writers across the cluster so that event ids increase in commit order. */
-  private static final String LOCK = "SELECT pg_advisory_xact_lock(7317001)";
-  /** Under that lock: the ids of a new week start at its base (V15: ids, and partitions, are weekly). */
-  private static final String WEEK = "SELECT keypulse_week_jump('events_id_seq')";
+  /**
+   * Serialises writers across the cluster so that event ids increase in commit order, and under that
+   * lock moves the ids of a new week to its base (V15: ids, and partitions, are weekly). V16.
+   */
+  private static final String LOCK = "SELECT keypulse_lock_event_writers()";
 
   /** The statement; %s is where a flush with Idempotency-Keys adds its claims (IdempotencyKeys.CLAIMS_CTE). */
   private static final String STATEMENT = """
@@ -193,7 +194,7 @@ final class EventWriter {
 
   /**
    * Commits the events, all or none, and returns them stored, in the order given. The transaction
-   * goes out in one pipelined burst (BEGIN, lock, week, statement, COMMIT): one round trip instead of
+   * goes out in one pipelined burst (BEGIN, lock, statement, COMMIT): one round trip instead of
    * three. If the lock or the statement fails, Postgres turns the COMMIT into a ROLLBACK, and the
    * next flush on the connection starts a transaction of its own.
    */
@@ -214,10 +215,9 @@ final class EventWriter {
     return connection().compose(conn -> {
       Future<RowSet<Row>> begin = conn.query("BEGIN").execute();
       Future<RowSet<Row>> lock = conn.query(LOCK).execute();
-      Future<RowSet<Row>> week = conn.query(WEEK).execute();
       Future<RowSet<Row>> insert = conn.preparedQuery(statement).execute(columns);
       Future<RowSet<Row>> commit = conn.query("COMMIT").execute();
-      return Future.all(List.of(begin, lock, week, insert, commit)).map(done -> flushed(events, insert.result()));
+      return Future.all(List.of(begin, lock, insert, commit)).map(done -> flushed(events, insert.result()));
     });
   }
 

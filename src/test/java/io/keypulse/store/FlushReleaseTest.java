@@ -58,6 +58,8 @@ class FlushReleaseTest {
   private static Map<String, Object> settings(PgTarget pg) {
     Map<String, Object> s = TestNode.defaults(pg, "release-" + UUID.randomUUID());
     s.put("store.flushes_in_flight", 4);
+    // Besides a flush in flight, only full ones go out: small ones here, so that they do behind a held-up commit.
+    s.put("store.flush_max_events", 4);
     return s;
   }
 
