@@ -13,12 +13,14 @@ import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Writes group commits: all events of a flush, their keys' rows and the stats counters, in one
- * transaction of two pipelined statements (one round trip plus the commit). Each event learns the
- * id of its key's previous event, so that detection can follow every key in commit order. Alert
+ * transaction of pipelined statements (one round trip plus the commit). Each event learns the id of
+ * its key's previous event, so that detection can follow every key in commit order. Alert
  * rules are matched here too: a match's outbox row commits with its event, claimed by this node
  * under the delivery lease, so that its webhook goes out from memory at once (and, should this node
  * die first, from the outbox once the lease runs out).
@@ -134,9 +136,7 @@ final class EventWriter {
                array_agg(endpoint ORDER BY id) AS endpoints
         FROM matched GROUP BY event_id
       )
-      SELECT i.id, i.occurred_at, i.created_at,
-             coalesce(lag(i.id) OVER (PARTITION BY i.partner_id, i.key_id ORDER BY i.id), p.prior_event_id, 0)
-               AS previous_id,
+      SELECT i.id, i.occurred_at, i.created_at, p.prior_event_id,
              coalesce(m.n, 0) AS rule_matches, m.row_ids, m.uuids, m.rules, m.urls, m.endpoints
       FROM ins i LEFT JOIN upserted p ON p.partner_id = i.partner_id AND p.key_id = i.key_id
         LEFT JOIN matches m ON m.event_id = i.id
@@ -263,10 +263,16 @@ final class EventWriter {
     return Tuple.of(partner, key, type, canonical, severity, derived, ip, actor, details, occurred);
   }
 
-  /** Ids come back ascending, and were assigned in input order (the insert is ORDER BY ord). */
+  /**
+   * Ids come back ascending, and were assigned in input order (the insert is ORDER BY ord). An
+   * event's previous one is the key's previous event in this flush, or else the one the key's row
+   * held before it (prior_event_id; 0 for a key's first): found here, in one pass, rather than by a
+   * window over the flush that Postgres would sort for, under the cluster's write lock.
+   */
   private static Flushed flushed(List<NewEvent> events, RowSet<Row> rows) {
     List<StoredEvent> out = new ArrayList<>(events.size());
     List<Matched> matched = new ArrayList<>(0);
+    Map<String, Map<String, Long>> lastOfKey = new HashMap<>();
     int i = 0;
     for (Row row : rows) {
       int matches = row.getLong("rule_matches").intValue();
@@ -278,9 +284,13 @@ final class EventWriter {
           matched.add(new Matched(i, ids[m], uuids[m], rules[m], urls[m], endpoints[m]));
         }
       }
-      out.add(new StoredEvent(row.getLong("id"), events.get(i++), null,
-          row.getOffsetDateTime("occurred_at").toInstant(), row.getOffsetDateTime("created_at").toInstant(),
-          row.getLong("previous_id"), matches));
+      NewEvent event = events.get(i++);
+      long id = row.getLong("id");
+      Long earlier = lastOfKey.computeIfAbsent(event.partnerId(), p -> new HashMap<>()).put(event.keyId(), id);
+      Long prior = row.getLong("prior_event_id");
+      long previous = earlier != null ? earlier : prior != null ? prior : 0;
+      out.add(new StoredEvent(id, event, null, row.getOffsetDateTime("occurred_at").toInstant(),
+          row.getOffsetDateTime("created_at").toInstant(), previous, matches));
     }
     if (i != events.size()) {
       throw new IllegalStateException("stored " + i + " of " + events.size() + " events");
