@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import abuse_victim  # noqa: E402
 from abuse_attacks import ATTACKS, LEAST_ATTEMPTS, MINT_PLAN_PER_MIN  # noqa: E402
 from abuse_net import BROKEN, Client, Tally, Target, p99, raise_fd_limit, within  # noqa: E402
-from abuse_node import Node, RemoteNode, log_counts  # noqa: E402
+from abuse_node import Node, RemoteNode, jvm_pauses, log_counts  # noqa: E402
 from abuse_report import UNITS, as_json, report  # noqa: E402
 from localcluster import OPENER  # noqa: E402
 
@@ -171,7 +171,7 @@ class Run:
         except (SetupError, KeyError) as e:
             row["misses"].append(f"set-up failed: {e}")
             return row
-        log_from, row["rss_before"] = self.node.log_size(), self.node.rss_mb()
+        log_from, jvm_from, row["rss_before"] = self.node.log_size(), self.node.jvm_log_size(), self.node.rss_mb()
         tally, peaks = Tally(), {"rss": row["rss_before"], "files": self.node.open_files(), "lag": 0.0}
         self.victim.start(self.target(), self.victim_key)
         sampler = asyncio.create_task(self.sample(peaks))
@@ -185,6 +185,11 @@ class Run:
         row.update(peak_rss=peaks["rss"], peak_files=peaks["files"], lag=peaks["lag"], tally=tally)
         await self.aftermath(row)
         row["log"] = log_counts(self.node.log, log_from)
+        row["jvm"] = jvm_pauses(getattr(self.node, "jvm_log", None), jvm_from)
+        if row["jvm"]:
+            row["notes"].append(f"the node's JVM: longest safepoint {row['jvm']['safepoint_ms']:g} ms "
+                                f"({row['jvm']['safepoint']}), {row['jvm']['stalls']} allocation stalls"
+                                + (f", longest {row['jvm']['stall_ms']:g} ms" if row["jvm"]["stalls"] else ""))
         self.judge(row)
         return row
 
@@ -318,6 +323,12 @@ async def suite(run, selected):
         row = await run.row(index, name, attack)
         run.rows.append(row)
         print("   " + ("PASS" if not row["misses"] else "FAIL: " + "; ".join(row["misses"])), flush=True)
+        if row["misses"]:  # what CI's log needs to tell a pause (one second) from contention (spread)
+            slow = ", ".join(f"{ms:g} ms {what} due at {due:g} s{' (new connection)' if new else ''}"
+                             for due, what, ms, new in row.get("victim_slowest", [])[:6])
+            print(f"   victim's slowest: {slow or 'none'}", flush=True)
+            for note in row["notes"]:
+                print(f"   {note}", flush=True)
         if not row.get("healthy", True) and (name, attack) != selected[-1]:
             if isinstance(run.node, RemoteNode):
                 raise SystemExit(f"the node at {run.node.url} is not ready after {name}; stopping here")

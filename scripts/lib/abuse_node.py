@@ -72,6 +72,9 @@ class Node:
 
     def __init__(self, workdir):
         self.log = os.path.join(workdir, "node.log")
+        # The JVM's own pauses (safepoints, ZGC allocation stalls): a victim's slow second is a pause
+        # of the node's JVM, of its Postgres or of the machine, and this log rules the first in or out.
+        self.jvm_log = os.path.join(workdir, "jvm-pauses.log")
         self.admin_token = secrets.token_hex(16)
         self.proc, self.pid, self.url, self.notes = None, None, None, []
 
@@ -89,7 +92,8 @@ class Node:
         self.port, self.log_from = listen_port(), self.log_size()
         self.url = f"http://127.0.0.1:{self.port}"
         # The last -Xmx wins: whatever JAVA_OPTS says, the node gets the issue's 512 MB.
-        java_opts = f"{os.environ.get('JAVA_OPTS', '')} -Xmx512m -Dhazelcast.wait.seconds.before.join=0".strip()
+        java_opts = (f"{os.environ.get('JAVA_OPTS', '')} -Xmx512m -Dhazelcast.wait.seconds.before.join=0 "
+                     f"-Xlog:gc,safepoint:file={self.jvm_log}::filecount=0").strip()
         env = {**os.environ, "KEYPULSE_ADMIN_TOKEN": self.admin_token, "JAVA_OPTS": java_opts}
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
@@ -155,6 +159,9 @@ class Node:
     def log_size(self):
         return os.path.getsize(self.log) if os.path.exists(self.log) else 0
 
+    def jvm_log_size(self):
+        return os.path.getsize(self.jvm_log) if os.path.exists(self.jvm_log) else 0
+
     def stop(self):
         """SIGTERM; SIGKILL to the whole group after 20 s. Then what the node should have cleaned up
         itself (issue 11, point 6): a Postgres still running on its data and its temporary directory."""
@@ -217,6 +224,9 @@ class RemoteNode:
     def log_size(self):
         return 0
 
+    def jvm_log_size(self):
+        return 0
+
     def stop(self):
         pass
 
@@ -241,6 +251,31 @@ def log_counts(path, start):
             ooms += "OutOfMemoryError" in line
             previous = line
     return {"lines": lines, "errors": errors, "traces": traces, "out_of_memory": ooms}
+
+
+SAFEPOINT_TOTAL = re.compile(r"Safepoint \"(\w+)\".*Total: (\d+) ns")
+ALLOCATION_STALL = re.compile(r"Allocation Stall \(.*\) ([\d.]+)ms")
+
+
+def jvm_pauses(path, start):
+    """The node JVM's longest safepoint (ms, with its operation) and its ZGC allocation stalls
+    (count, longest ms) logged after byte `start`; None without a log. A restarted node begins a
+    new log: then from its start."""
+    if path is None or not os.path.exists(path):
+        return None
+    longest, operation, stalls, longest_stall = 0.0, None, 0, 0.0
+    with open(path, "rb") as f:
+        f.seek(start if start <= os.path.getsize(path) else 0)
+        for raw in f:
+            line = raw.decode("utf-8", "replace")
+            if m := SAFEPOINT_TOTAL.search(line):
+                ms = int(m.group(2)) / 1e6
+                if ms > longest:
+                    longest, operation = ms, m.group(1)
+            elif m := ALLOCATION_STALL.search(line):
+                stalls, longest_stall = stalls + 1, max(longest_stall, float(m.group(1)))
+    return {"safepoint_ms": round(longest, 1), "safepoint": operation, "stalls": stalls,
+            "stall_ms": round(longest_stall, 1)}
 
 
 def normal_priority():
