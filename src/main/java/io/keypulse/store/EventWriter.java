@@ -19,7 +19,7 @@ import java.util.Map;
 
 /**
  * Writes group commits: all events of a flush, their keys' rows and the stats counters, in one
- * transaction of pipelined statements (one round trip plus the commit). Each event learns the id of
+ * transaction of pipelined statements, the COMMIT included: one round trip. Each event learns the id of
  * its key's previous event, so that detection can follow every key in commit order. Alert
  * rules are matched here too: a match's outbox row commits with its event, claimed by this node
  * under the delivery lease, so that its webhook goes out from memory at once (and, should this node
