@@ -55,13 +55,25 @@ public final class Signer {
     }
   }
 
-  private static byte[] hmac(byte[] key, byte[] content) {
+  /**
+   * One Mac per thread, keyed anew for each signature: finding the provider (Mac.getInstance and its
+   * first init) cost more than the hashing, over half of the signing time in a webhook profile.
+   */
+  private static final ThreadLocal<Mac> HMAC_SHA256 = ThreadLocal.withInitial(() -> {
     try {
-      Mac mac = Mac.getInstance("HmacSHA256");
+      return Mac.getInstance("HmacSHA256");
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is part of every JRE", e);
+    }
+  });
+
+  private static byte[] hmac(byte[] key, byte[] content) {
+    Mac mac = HMAC_SHA256.get();
+    try {
       mac.init(new SecretKeySpec(key, "HmacSHA256"));
-      return mac.doFinal(content);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }
+    return mac.doFinal(content);
   }
 }
