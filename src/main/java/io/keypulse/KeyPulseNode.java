@@ -39,6 +39,7 @@ import io.keypulse.partner.Partners;
 import io.keypulse.partner.SecretBox;
 import io.keypulse.schedule.SchedulerVerticle;
 import io.keypulse.store.EventStoreVerticle;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
@@ -130,6 +131,11 @@ public final class KeyPulseNode implements AutoCloseable {
     portFree(config.cluster().eventbusHost(), config.cluster().eventbusPort(), "event-bus port",
         "--eventbus-port N (cluster.eventbus_port, KEYPULSE_CLUSTER_EVENTBUS_PORT)");
     PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // Vert.x names an HTTP client's connection pool after its endpoint: a set of series per partner
+    // receiver, kept for the node's lifetime, however many partners come and go. The delivery actor's
+    // own meters (keypulse_webhook_*) count attempts and their times without naming anyone.
+    metrics.config().meterFilter(MeterFilter.deny(
+        id -> id.getName().startsWith("vertx.pool.") && "http".equals(id.getTag("pool_type"))));
     HazelcastClusterManager cluster = new HazelcastClusterManager(ClusterSetup.hazelcast(config.cluster()));
     Future<Vertx> clustered = Vertx.builder()
         .with(vertxOptions(config))
@@ -270,6 +276,9 @@ public final class KeyPulseNode implements AutoCloseable {
             // reply handler registered and removed per request): ~5 % of a node's CPU at single-event
             // ingest. KeyPulse's own meters cover what crosses the bus (ingest, flushes, detection lag).
             .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS)
+            // The one HTTP client sends webhooks, which keypulse_webhook_* measure; Vert.x's own meters
+            // for it cost ~1.3 % of the node's CPU while webhooks flow (JFR, scripts/bench webhooks).
+            .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT)
             .setLabels(EnumSet.of(Label.HTTP_METHOD, Label.HTTP_CODE, Label.HTTP_ROUTE, Label.POOL_NAME,
                 Label.POOL_TYPE)));
   }

@@ -12,6 +12,7 @@ import io.keypulse.testing.TestNode;
 import io.keypulse.testing.WebhookNodeTest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -404,6 +405,10 @@ class WebhookDeliveryTest extends WebhookNodeTest {
     assertThat(metrics).contains("keypulse_webhook_deliveries_total{outcome=\"delivered\"}")
         .contains("keypulse_webhook_attempt_duration_seconds_count").contains("keypulse_webhook_outbox_depth")
         .contains("keypulse_webhook_outbox_oldest_seconds");
+    // No series per receiver: their number would grow with the partners for the node's lifetime.
+    String receiverAddress = URI.create(receiver.url("/paging")).getAuthority();
+    assertThat(metrics).doesNotContain(receiverAddress).doesNotContain("vertx_http_client_")
+        .contains("vertx_pool_in_use{pool_name=\"keypulse-write\",pool_type=\"sql\"}");
   }
 
   private JsonObject createRule(Partner p, String name, String match, String url) {
