@@ -5,9 +5,9 @@ One node as an operator would start it (`scripts/keypulse run --ephemeral`, defa
 this machine. The admin token comes from the environment rather than <data-dir>/admin-token: an
 ephemeral data directory's name is not known in advance.
 """
-import os, random, re, secrets, shutil, signal, socket, subprocess, tempfile, time, urllib.error
+import os, re, secrets, shutil, signal, subprocess, tempfile, time, urllib.error
 
-from localcluster import OPENER, ROOT, free_port
+from localcluster import OPENER, ROOT, listen_port
 
 ERROR_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} ERROR ")
 LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} ")
@@ -20,22 +20,6 @@ def http_ok(url, timeout=2):
             return r.status == 200
     except (urllib.error.URLError, OSError):
         return False
-
-
-def listen_port():
-    """A free port below the ephemeral range, where no outgoing connection (the node's own to its
-    Postgres, say) can take it between our check and the node's bind."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        low = int(f.read().split()[0])
-    for _ in range(100):
-        port = random.randrange(max(1024, low - 12000), low)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    return free_port()
 
 
 def gone(pid, seconds):

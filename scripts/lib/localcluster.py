@@ -1,9 +1,10 @@
 """Processes of a local KeyPulse cluster on loopback: one embedded Postgres, N nodes.
 
-Used by `scripts/keypulse cluster` (to try a cluster out) and `scripts/chaos` (to break one).
+Used by `scripts/keypulse cluster` (to try a cluster out) and `scripts/chaos` (to break one); its
+ports helpers by `scripts/abuse` and `scripts/bench` too.
 Every process runs target/keypulse.jar; logs go to the work directory.
 """
-import base64, json, os, secrets, signal, socket, subprocess, time, urllib.error, urllib.request
+import base64, json, os, random, secrets, signal, socket, subprocess, time, urllib.error, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 JAR = os.path.join(ROOT, "target", "keypulse.jar")
@@ -18,6 +19,22 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def listen_port():
+    """A free port below the ephemeral range, where no outgoing connection (the node's own to its
+    Postgres, say) can take it between our check and the node's bind."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    for _ in range(100):
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    return free_port()
 
 
 def wait_for(predicate, seconds, what):
