@@ -169,7 +169,8 @@ public final class Main {
     return first;
   }
 
-  private static void deleteTree(Path root) {
+  /** Removes a directory and everything in it; what cannot be removed is logged, not thrown. */
+  public static void deleteTree(Path root) {
     try (Stream<Path> paths = Files.walk(root)) {
       paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {

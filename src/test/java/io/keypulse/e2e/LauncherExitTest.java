@@ -61,6 +61,7 @@ class LauncherExitTest extends NodeTest {
     List<String> command = Stream.concat(Stream.of(root.resolve("scripts/keypulse").toString()), Arrays.stream(args)).toList();
     try {
       Path log = Files.createTempFile("keypulse-launcher-", ".log");
+      log.toFile().deleteOnExit();
       ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
       pb.environment().putAll(env);
       Process p = pb.start();

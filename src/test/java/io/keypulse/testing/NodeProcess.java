@@ -45,6 +45,7 @@ public final class NodeProcess {
   private static NodeProcess start(Pattern ready, Map<String, String> env, String... args) {
     try {
       Path log = Files.createTempFile("keypulse-node-", ".log");
+      log.toFile().deleteOnExit();
       List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-Dhazelcast.wait.seconds.before.join=0"));
       command.addAll(OPENS);

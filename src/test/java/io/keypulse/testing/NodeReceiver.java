@@ -84,6 +84,7 @@ public final class NodeReceiver implements AutoCloseable {
   private static Path tempCopy(String resource) {
     try {
       Path script = Files.createTempFile("node-receiver-", ".js");
+      script.toFile().deleteOnExit();
       try (var in = NodeReceiver.class.getResourceAsStream("/webhooks/" + resource)) {
         Files.write(script, in.readAllBytes());
       }

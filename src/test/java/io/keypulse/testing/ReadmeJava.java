@@ -27,7 +27,7 @@ public final class ReadmeJava {
       if (source == null) {
         throw new AssertionError("README has no ```java fence with public class " + className);
       }
-      Path dir = Files.createTempDirectory("readme-java-");
+      Path dir = TestPostgres.tempDir("readme-java-");
       Path file = dir.resolve(className + ".java");
       Files.writeString(file, source);
       int status = ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", dir.toString(), file.toString());
