@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from chaos_requests import post  # noqa: E402
 from chaos_traffic import Traffic  # noqa: E402
-from localcluster import LocalCluster, free_port  # noqa: E402
+from localcluster import LocalCluster, listen_port  # noqa: E402
 
 RECOVERY_BAR = 15
 # How long an open request is retried after its first attempt: the recovery bar with as much again to spare.
@@ -44,7 +44,7 @@ class Receiver:
     """The partners' webhook endpoint: counts alert deliveries by key; can go away and come back."""
 
     def __init__(self):
-        self.port, self.hits, self.lock, self.server = free_port(), Counter(), threading.Lock(), None
+        self.port, self.hits, self.lock, self.server = listen_port(), Counter(), threading.Lock(), None
 
     def start(self):
         hits, lock = self.hits, self.lock

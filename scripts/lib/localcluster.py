@@ -21,19 +21,26 @@ def free_port():
         return s.getsockname()[1]
 
 
+_HANDED_OUT = set()
+
+
 def listen_port():
     """A free port below the ephemeral range, where no outgoing connection (the node's own to its
-    Postgres, say) can take it between our check and the node's bind."""
+    Postgres, say) can take it between our check and the node's bind; never one handed out before
+    in this process, which may not have been bound yet."""
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
         low = int(f.read().split()[0])
     for _ in range(100):
         port = random.randrange(max(1024, low - 12000), low)
+        if port in _HANDED_OUT:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
-                return port
             except OSError:
                 continue
+        _HANDED_OUT.add(port)
+        return port
     return free_port()
 
 
@@ -59,7 +66,7 @@ class Postgres:
     """The embedded Postgres alone (`keypulse postgres`), restartable on the same port and files."""
 
     def __init__(self, workdir, port=None):
-        self.dir, self.port = os.path.join(workdir, "pg"), port or free_port()
+        self.dir, self.port = os.path.join(workdir, "pg"), port or listen_port()
         self.log = os.path.join(workdir, "postgres.log")
         self.proc = None
 
@@ -144,8 +151,8 @@ class LocalCluster:
         os.makedirs(workdir, exist_ok=True)
         self.workdir, self.name = workdir, name or f"keypulse-local-{secrets.token_hex(3)}"
         total = nodes + spare
-        self.http_ports = [http_base + i if http_base else free_port() for i in range(total)]
-        self.cluster_ports = [free_port() for _ in range(total)]
+        self.http_ports = [http_base + i if http_base else listen_port() for i in range(total)]
+        self.cluster_ports = [listen_port() for _ in range(total)]
         self.members = ",".join(f"127.0.0.1:{p}" for p in self.cluster_ports)
         self.join_file = os.path.join(workdir, "join.json")
         self.secret_files = self._secrets(os.path.join(workdir, "secrets"))
@@ -189,9 +196,7 @@ class LocalCluster:
     def add_command(self):
         """The exact command that adds one more member, with ports free right now."""
         index = len(self.nodes)
-        http, cluster = free_port(), free_port()
-        while cluster == http:
-            cluster = free_port()
+        http, cluster = listen_port(), listen_port()
         return " ".join(["scripts/keypulse", *self.node_args(os.path.join(self.workdir, f"node{index}"), http, cluster)])
 
     def start(self):
