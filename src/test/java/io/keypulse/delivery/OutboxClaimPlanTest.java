@@ -2,10 +2,7 @@ package io.keypulse.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.db.Migrations;
-import io.keypulse.db.PgTarget;
 import io.keypulse.testing.Db;
-import io.keypulse.testing.TestPostgres;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -25,10 +22,7 @@ class OutboxClaimPlanTest {
   @Test
   @DisplayName("computes its candidates once, never a nested-loop join filter over the due rows")
   void staleStatistics() throws Exception {
-    PgTarget pg = TestPostgres.freshDatabase();
-    Migrations.apply(pg);
-    Db db = new Db(pg);
-    db.execute("INSERT INTO partners (id, name, webhook_secret_enc) VALUES ('p_plan', 'plan', '\\x00')");
+    Db db = Db.migratedWithPartner("p_plan");
     db.execute("ANALYZE deliveries");  // the statistics of an empty outbox
     db.execute("INSERT INTO deliveries (partner_id, event, url, payload) SELECT 'p_plan', 'test', "
         + "'http://127.0.0.1:9/hook', '{}' FROM generate_series(1, 5000)");

@@ -2,11 +2,8 @@ package io.keypulse.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keypulse.db.Migrations;
-import io.keypulse.db.PgTarget;
 import io.keypulse.db.Weeks;
 import io.keypulse.testing.Db;
-import io.keypulse.testing.TestPostgres;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -26,10 +23,7 @@ class OutboxRecordPlanTest {
   @Test
   @DisplayName("finds the batch's deliveries through the id index, never by reading the partition")
   void readsByIdIndex() throws Exception {
-    PgTarget pg = TestPostgres.freshDatabase();
-    Migrations.apply(pg);
-    Db db = new Db(pg);
-    db.execute("INSERT INTO partners (id, name, webhook_secret_enc) VALUES ('p_plan', 'plan', '\\x00')");
+    Db db = Db.migratedWithPartner("p_plan");
     db.execute("INSERT INTO deliveries (partner_id, event, url, payload, status) SELECT 'p_plan', 'test', "
         + "'http://127.0.0.1:9/hook', '{}', 'delivered' FROM generate_series(1, 8000)");
     // As autovacuum does it: the week's partition analyzed (the parent never is) while nobody held a

@@ -5,11 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.keypulse.bus.NewEvent;
 import io.keypulse.bus.StoredEvent;
 import io.keypulse.config.Config;
-import io.keypulse.db.Migrations;
 import io.keypulse.db.PgTarget;
 import io.keypulse.db.Pools;
 import io.keypulse.testing.Db;
-import io.keypulse.testing.TestPostgres;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -24,10 +22,8 @@ class EventWriterTest {
   @Test
   @DisplayName("a flush that fails commits nothing, and the pipelined connection serves the next flush")
   void failedFlushRollsBack() {
-    PgTarget pg = TestPostgres.freshDatabase();
-    Migrations.apply(pg);
-    Db db = new Db(pg);
-    db.execute("INSERT INTO partners (id, name, webhook_secret_enc) VALUES ('p_w', 'w', '\\x00')");
+    Db db = Db.migratedWithPartner("p_w");
+    PgTarget pg = db.target();
     Vertx vertx = Vertx.vertx();
     try {
       // One connection: the flush after the failed one reuses it.

@@ -1,5 +1,6 @@
 package io.keypulse.testing;
 
+import io.keypulse.db.Migrations;
 import io.keypulse.db.PgTarget;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -15,6 +16,20 @@ public final class Db {
 
   public Db(PgTarget target) {
     this.target = target;
+  }
+
+  /** For tests below the API: a fresh database, migrated, holding one partner (no webhook secret). */
+  public static Db migratedWithPartner(String partnerId) {
+    PgTarget pg = TestPostgres.freshDatabase();
+    Migrations.apply(pg);
+    Db db = new Db(pg);
+    db.execute("INSERT INTO partners (id, name, webhook_secret_enc) VALUES ('" + partnerId + "', '" + partnerId
+        + "', '\\x00')");
+    return db;
+  }
+
+  public PgTarget target() {
+    return target;
   }
 
   /** A connection of the caller's own, for many reads in a row (each other method opens one per call). */
