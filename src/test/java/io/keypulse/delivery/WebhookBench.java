@@ -7,7 +7,10 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
+import java.io.File;
+import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -23,12 +26,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * steady rate of half that maximum: end-to-end latency from the ingest request to the webhook's
  * arrival, deliveries per second, lost and duplicated deliveries.
  *
- * <p>Usage: WebhookBench BASE_URL API_KEY SECONDS [RATE]. The load generator and the receiver share this
- * JVM, so one clock times both ends.
+ * <p>Usage: WebhookBench BASE_URL API_KEY SECONDS [RATE [NODE_PID]]. The load generator and the receiver
+ * share this JVM, so one clock times both ends. With the node's pid, each warm-up runs until the node's JIT
+ * compilers have settled rather than for a fixed time (RATE 0: half the maximum).
  */
 public final class WebhookBench {
   private static final int CONNECTIONS = 64;
   private static final int MAX_SECONDS = 10;
+  /** A warm-up ends when the node's compiler threads used less than this share of a core in a round. */
+  private static final double SETTLED = 0.03;
+  private static final int WARM_LIMIT_SECONDS = 300;
 
   private final Vertx vertx = Vertx.vertx();
   private final WebClient client;
@@ -42,16 +49,19 @@ public final class WebhookBench {
   private final AtomicLong refused = new AtomicLong();
   private final AtomicLong seq = new AtomicLong();
   private final AtomicLong inFlight = new AtomicLong();
+  private final long nodePid;
+  private final List<String> warmUps = new ArrayList<>();
 
-  private WebhookBench(String base, String apiKey) {
+  private WebhookBench(String base, String apiKey, long nodePid) {
     this.base = URI.create(base);
     this.apiKey = apiKey;
+    this.nodePid = nodePid;
     this.client = WebClient.create(vertx, new WebClientOptions().setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(CONNECTIONS));
   }
 
   public static void main(String[] args) throws Exception {
-    WebhookBench bench = new WebhookBench(args[0], args[1]);
+    WebhookBench bench = new WebhookBench(args[0], args[1], args.length > 4 ? Long.parseLong(args[4]) : 0);
     try {
       bench.run(Integer.parseInt(args[2]), args.length > 3 ? Integer.parseInt(args[3]) : 0);
     } finally {
@@ -70,7 +80,7 @@ public final class WebhookBench {
       req.response().end();
     })).listen(0, "127.0.0.1").await();
     System.err.println("warming up, then plain single-event ingest without a rule (" + MAX_SECONDS + " s) ...");
-    closedLoop(MAX_SECONDS);
+    warmUp("without a rule", () -> closedLoop(MAX_SECONDS));
     long plainFrom = seq.get();
     long p0 = System.nanoTime();
     closedLoop(MAX_SECONDS);
@@ -84,10 +94,12 @@ public final class WebhookBench {
       throw new IllegalStateException("could not create the rule: HTTP " + status);
     }
 
-    System.err.println("warming up with the rule (" + MAX_SECONDS + " s) ...");
-    long warmFrom = seq.get();
-    closedLoop(MAX_SECONDS);
-    drain(warmFrom, seq.get(), 120);
+    System.err.println("warming up with the rule ...");
+    warmUp("with the rule", () -> {
+      long warmFrom = seq.get();
+      closedLoop(MAX_SECONDS);
+      drain(warmFrom, seq.get(), 120);
+    });
     System.err.println("flat out with the rule active (" + MAX_SECONDS + " s) ...");
     long maxFrom = seq.get();
     long t0 = System.nanoTime();
@@ -120,6 +132,58 @@ public final class WebhookBench {
    * ran, those still waiting at its end, and how long after it the last one arrived (-1: not in 120 s).
    */
   private record Flat(double plain, double withRule, double delivered, long backlog, double drainSeconds) {}
+
+  private interface Round {
+    void run() throws InterruptedException;
+  }
+
+  /**
+   * Rounds of load until the node's JIT compilers have settled (under SETTLED of a core in a round, at
+   * most WARM_LIMIT_SECONDS), or one round without the node's pid: a run while the compiler threads
+   * still work measures them, on two cores, as much as the node.
+   */
+  private void warmUp(String what, Round round) throws InterruptedException {
+    long start = System.nanoTime();
+    while (true) {
+      long ticks = compilerTicks();
+      long t0 = System.nanoTime();
+      round.run();
+      double share = (compilerTicks() - ticks) / 100.0 / ((System.nanoTime() - t0) / 1e9);
+      double elapsed = (System.nanoTime() - start) / 1e9;
+      if (nodePid <= 0) {
+        warmUps.add(String.format("%s: one %d s round", what, MAX_SECONDS));
+        return;
+      }
+      System.err.printf("    the node's JIT compilers used %.0f %% of a core in the last round%n", share * 100);
+      if (share < SETTLED || elapsed >= WARM_LIMIT_SECONDS) {
+        warmUps.add(String.format("%s: %.0f s, until the node's JIT compilers used %.1f %% of a core in a round%s", what,
+            elapsed, share * 100, share < SETTLED ? "" : " (stopped at the limit)"));
+        return;
+      }
+    }
+  }
+
+  /** CPU ticks (USER_HZ, 100 a second on Linux) of the node's JIT compiler threads; 0 without its pid. */
+  private long compilerTicks() {
+    if (nodePid <= 0) {
+      return 0;
+    }
+    long total = 0;
+    File[] tasks = new File("/proc/" + nodePid + "/task").listFiles();
+    for (File task : tasks == null ? new File[0] : tasks) {
+      try {
+        String name = Files.readString(task.toPath().resolve("comm")).strip();
+        if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
+          String stat = Files.readString(task.toPath().resolve("stat"));
+          String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          total += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+        }
+      } catch (IOException gone) {
+        // A thread that ended between the listing and the read.
+      }
+    }
+    return total;
+  }
 
   /** CONNECTIONS requests always in flight, for the given time. */
   private void closedLoop(int seconds) throws InterruptedException {
@@ -226,6 +290,7 @@ public final class WebhookBench {
     double window = (lastArrival - started) / 1e9;
     System.out.printf("KeyPulse webhook benchmark: one rule firing on every event, receiver on loopback, this machine"
         + " (2 cores)%n");
+    warmUps.forEach(w -> System.out.printf("warm-up %s%n", w));
     System.out.printf("plain single-event ingest, no rule: %.0f events/s (%d connections)%n", flat.plain(), CONNECTIONS);
     System.out.printf("flat out with the rule: ingest %.0f events/s, webhooks delivered %.0f/s while it ran "
             + "(%.2fx the plain ingest rate; bar >= 0.5)%n", flat.withRule(), flat.delivered(),
