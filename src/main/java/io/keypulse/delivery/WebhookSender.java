@@ -7,13 +7,16 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeoutException;
 
 /**
  * One webhook attempt, start to verdict: the target checked (SSRF rules, pinned address), the body
@@ -31,24 +35,29 @@ import java.util.concurrent.ThreadLocalRandom;
 final class WebhookSender {
   /** Test sends report their first attempt and are not retried. */
   private static final String TEST = "test";
+  /** A receiver's answer is not used: at most this much of its body is read, then the connection is closed. */
+  static final int MAX_ANSWER_BYTES = 64 * 1024;
 
+  private final Vertx vertx;
   private final Config.Webhook config;
   private final Partners partners;
   private final WebhookTargets targets;
-  private final WebClient client;
+  private final HttpClient client;
   private final MeterRegistry metrics;
   private final Timer latency;
   private final Map<String, WebhookSecrets> secrets = new HashMap<>();
   private final Map<String, Counter> outcomes = new HashMap<>();
 
   WebhookSender(Vertx vertx, Config.Webhook config, Partners partners, MeterRegistry metrics) {
+    this.vertx = vertx;
     this.config = config;
     this.partners = partners;
     this.metrics = metrics;
     this.targets = new WebhookTargets(vertx, config.allowedCidrs(), config.resolveCacheSeconds());
-    this.client = WebClient.create(vertx, new WebClientOptions().setFollowRedirects(false).setKeepAlive(true)
-        .setConnectTimeout(config.timeoutMs()).setUserAgent("KeyPulse-Webhooks/1"),
-        new PoolOptions().setHttp1MaxSize(config.perEndpointConcurrency()));
+    // The core client, not WebClient: WebClient keeps a receiver's whole answer in memory, however
+    // long, and its timeout is an idle one, which a receiver trickling its answer never trips.
+    this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true)
+        .setConnectTimeout(config.timeoutMs()), new PoolOptions().setHttp1MaxSize(config.perEndpointConcurrency()));
     this.latency = Timer.builder("keypulse.webhook.attempt.duration").description("Webhook attempts, request to answer")
         .publishPercentileHistogram().register(metrics);
   }
@@ -95,9 +104,11 @@ final class WebhookSender {
     long timestamp = now.getEpochSecond();
     String path = target.uri().getRawPath() == null || target.uri().getRawPath().isEmpty() ? "/" : target.uri().getRawPath();
     String uri = target.uri().getRawQuery() == null ? path : path + "?" + target.uri().getRawQuery();
-    return client.request(HttpMethod.POST, SocketAddress.inetSocketAddress(target.port(),
-            target.address().getHostAddress()), target.port(), target.host(), uri)
-        .ssl(target.https()).followRedirects(false).timeout(config.timeoutMs())
+    RequestOptions request = new RequestOptions().setMethod(HttpMethod.POST)
+        .setServer(SocketAddress.inetSocketAddress(target.port(), target.address().getHostAddress()))
+        .setHost(target.host()).setPort(target.port()).setURI(uri).setSsl(target.https()).setFollowRedirects(false)
+        .setConnectTimeout(config.timeoutMs()).setIdleTimeout(config.timeoutMs())
+        .putHeader("User-Agent", "KeyPulse-Webhooks/1")
         .putHeader("Content-Type", "application/json")
         .putHeader("X-KeyPulse-Signature", Signer.sign(signing.current(), body))
         .putHeader("X-KeyPulse-Timestamp", Long.toString(timestamp))
@@ -105,9 +116,39 @@ final class WebhookSender {
         .putHeader("X-KeyPulse-Event", d.eventHeader())
         .putHeader("webhook-id", d.deliveryId())
         .putHeader("webhook-timestamp", Long.toString(timestamp))
-        .putHeader("webhook-signature", Signer.standard(signing.signingAt(now), d.deliveryId(), timestamp, body))
-        .sendBuffer(Buffer.buffer(body))
-        .map(response -> response.statusCode());
+        .putHeader("webhook-signature", Signer.standard(signing.signingAt(now), d.deliveryId(), timestamp, body));
+    Promise<Integer> answered = Promise.promise();
+    client.request(request).onSuccess(sending -> exchange(sending, Buffer.buffer(body), answered))
+        .onFailure(answered::tryFail);
+    return answered.future();
+  }
+
+  /**
+   * The status decides the attempt, and it must come within timeout_ms of the request; the idle
+   * timeout alone would let a receiver trickling its answer a byte at a time hold a slot for ever.
+   * The body is drained so that the connection can carry the next webhook, but not kept: past
+   * MAX_ANSWER_BYTES, or still coming at the deadline, the connection is closed instead.
+   */
+  private void exchange(HttpClientRequest sending, Buffer body, Promise<Integer> answered) {
+    long deadline = vertx.setTimer(config.timeoutMs(), id -> {
+      TimeoutException late = new TimeoutException("timeout: no complete answer within " + config.timeoutMs() + " ms");
+      answered.tryFail(late);
+      sending.reset(0, late);
+    });
+    sending.send(body).onFailure(e -> {
+      vertx.cancelTimer(deadline);
+      answered.tryFail(e);
+    }).onSuccess(response -> {
+      answered.tryComplete(response.statusCode());
+      long[] read = {0};
+      response.handler(chunk -> {
+        read[0] += chunk.length();
+        if (read[0] > MAX_ANSWER_BYTES && vertx.cancelTimer(deadline)) {
+          sending.reset();
+        }
+      });
+      response.end().onComplete(done -> vertx.cancelTimer(deadline));
+    });
   }
 
   /** Delivered, retried later (1 s, 4 s, 16 s by default, with jitter), or failed for good. */

@@ -12,6 +12,10 @@ import io.keypulse.testing.TestNode;
 import io.keypulse.testing.WebhookNodeTest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -207,6 +211,80 @@ class WebhookDeliveryTest extends WebhookNodeTest {
         .as("another partner's delivery").isEqualTo(404);
     assertThat(api.get("/api/v1/webhooks/deliveries/" + id, key(other.apiKey())).status()).isEqualTo(404);
     assertThat(api.post("/api/v1/webhooks/deliveries/999999/replay", null, key(p.apiKey())).status()).isEqualTo(404);
+  }
+
+  @Test
+  @DisplayName("an answer that never ends: a 2xx is delivered, the body is not kept, and the connection is closed")
+  void endlessAnswers() throws Exception {
+    Partner partner = api.register("Endless");
+    try (Receiver endless = new Receiver().always("/flood", Receiver.FLOOD).always("/trickle", Receiver.TRICKLE);
+         StatusTrickle statusTrickle = new StatusTrickle()) {
+      long flood = createRule(partner, "Flood", "*", endless.url("/flood")).getLong("id");
+      long trickle = createRule(partner, "Trickle", "*", endless.url("/trickle")).getLong("id");
+      long slowStatus = createRule(partner, "Slow status", "*", statusTrickle.url()).getLong("id");
+      long began = System.currentTimeMillis();
+      timedIngest(partner, "endless-1");
+
+      // The status line decides: both endless bodies began with 200.
+      awaitDelivery(partner, "rule_id=" + flood, d -> "delivered".equals(d.getString("status")));
+      awaitDelivery(partner, "rule_id=" + trickle, d -> "delivered".equals(d.getString("status")));
+      // A status that never completes is a timeout, however many bytes keep coming.
+      JsonObject timedOut = awaitDelivery(partner, "rule_id=" + slowStatus, d -> !d.getJsonArray("attempts").isEmpty());
+      JsonObject attempt = timedOut.getJsonArray("attempts").getJsonObject(0);
+      assertThat(attempt.getString("error")).containsIgnoringCase("timeout");
+      assertThat(attempt.getInteger("latency_ms")).isBetween(TIMEOUT_MS - 50, TIMEOUT_MS + 1000);
+
+      // The node read the flood's first bytes and hung up; it stopped the trickle at the deadline.
+      long deadline = System.currentTimeMillis() + 10_000;
+      while ((endless.cutOff("/flood") == 0 || endless.cutOff("/trickle") == 0) && System.currentTimeMillis() < deadline) {
+        Sleep.millis(20);
+      }
+      long cutOffAfter = System.currentTimeMillis() - began;
+      String figures = "flood: " + endless.bodyBytes("/flood") + " bytes written before the node hung up; trickle: "
+          + endless.bodyBytes("/trickle") + " bytes; both cut off " + cutOffAfter + " ms after the ingest";
+      log.info(figures);
+      assertThat(endless.cutOff("/flood")).as(figures).isEqualTo(1);
+      assertThat(endless.cutOff("/trickle")).as(figures).isEqualTo(1);
+      // What loopback's socket buffers hold beyond the bytes read, not the hundreds of MB of a kept answer.
+      assertThat(endless.bodyBytes("/flood")).as(figures).isLessThan(32L * 1024 * 1024);
+      assertThat(cutOffAfter).as(figures).isLessThan(TIMEOUT_MS + 3000);
+    }
+  }
+
+  /** A receiver that sends its status line and headers a byte every 100 ms, never finishing them. */
+  private static final class StatusTrickle implements AutoCloseable {
+    private final ServerSocket server = new ServerSocket(0, 50,
+        InetAddress.getLoopbackAddress());
+    private final Thread thread = new Thread(this::serve, "status-trickle");
+
+    StatusTrickle() throws IOException {
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    String url() {
+      return "http://127.0.0.1:" + server.getLocalPort() + "/slow-status";
+    }
+
+    private void serve() {
+      while (!server.isClosed()) {
+        try (Socket socket = server.accept()) {
+          byte[] head = "HTTP/1.1 200 OK\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII);
+          for (int i = 0; !server.isClosed(); i++) {
+            socket.getOutputStream().write(i < head.length ? head[i] : 'a');
+            socket.getOutputStream().flush();
+            Sleep.millis(100);
+          }
+        } catch (IOException closed) {
+          // The sender hung up, or the test is over.
+        }
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      server.close();
+    }
   }
 
   @Test

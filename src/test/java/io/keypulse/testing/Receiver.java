@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
 /**
@@ -29,6 +31,10 @@ import java.util.function.Predicate;
 public final class Receiver implements AutoCloseable {
   /** Status code that means: hold the request open and never answer. */
   public static final int HANG = -1;
+  /** Status code that means: answer 200, then a body of a byte every 100 ms that never ends. */
+  public static final int TRICKLE = -2;
+  /** Status code that means: answer 200, then a body that never ends, as fast as the sender takes it. */
+  public static final int FLOOD = -3;
 
   /** One request as it arrived. */
   public record Hit(String path, Headers headers, byte[] body, long arrivedNanos, long arrivedMillis) {
@@ -51,6 +57,8 @@ public final class Receiver implements AutoCloseable {
   private final Map<String, Deque<Integer>> scripts = new ConcurrentHashMap<>();
   private final Map<String, Integer> always = new ConcurrentHashMap<>();
   private final CountDownLatch closing = new CountDownLatch(1);
+  private final Map<String, AtomicLong> bodyBytes = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> cutOff = new ConcurrentHashMap<>();
   private volatile long answerDelayMillis;
 
   public Receiver() {
@@ -115,6 +123,16 @@ public final class Receiver implements AutoCloseable {
     }
   }
 
+  /** Bytes of endless bodies ({@link #TRICKLE}, {@link #FLOOD}) written on path so far. */
+  public long bodyBytes(String path) {
+    return bodyBytes.computeIfAbsent(path, p -> new AtomicLong()).get();
+  }
+
+  /** Endless bodies on path that ended because the sender closed the connection. */
+  public long cutOff(String path) {
+    return cutOff.computeIfAbsent(path, p -> new AtomicLong()).get();
+  }
+
   private void handle(HttpExchange exchange) throws IOException {
     byte[] body = exchange.getRequestBody().readAllBytes();
     String path = exchange.getRequestURI().getRawPath();
@@ -131,6 +149,10 @@ public final class Receiver implements AutoCloseable {
       exchange.close();
       return;
     }
+    if (status == TRICKLE || status == FLOOD) {
+      endlessBody(exchange, path, status == FLOOD ? new byte[64 * 1024] : new byte[] {' '});
+      return;
+    }
     if (answerDelayMillis > 0) {
       Sleep.millis(answerDelayMillis);
     }
@@ -139,6 +161,26 @@ public final class Receiver implements AutoCloseable {
     exchange.sendResponseHeaders(status, answer.length);
     exchange.getResponseBody().write(answer);
     exchange.close();
+  }
+
+  private void endlessBody(HttpExchange exchange, String path, byte[] chunk) {
+    AtomicLong written = bodyBytes.computeIfAbsent(path, p -> new AtomicLong());
+    try {
+      exchange.sendResponseHeaders(200, 0);
+      OutputStream out = exchange.getResponseBody();
+      while (closing.getCount() > 0) {
+        out.write(chunk);
+        out.flush();
+        written.addAndGet(chunk.length);
+        if (chunk.length == 1) {
+          Sleep.millis(100);
+        }
+      }
+    } catch (IOException closedBySender) {
+      cutOff.computeIfAbsent(path, p -> new AtomicLong()).incrementAndGet();
+    } finally {
+      exchange.close();
+    }
   }
 
   @Override
