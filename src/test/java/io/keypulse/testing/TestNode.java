@@ -7,10 +7,15 @@ import io.keypulse.db.PgTarget;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** Starts real nodes for tests: real Postgres, real HTTP on a free port, a real Hazelcast member. */
 public final class TestNode {
@@ -59,11 +64,43 @@ public final class TestNode {
     return KeyPulseNode.start(config);
   }
 
+  /**
+   * A free port below the ephemeral range, never one handed out before in this JVM. A port from the
+   * ephemeral range could be taken between this check and the node's bind by anything binding port 0:
+   * a node's embedded Postgres took its own node's HTTP port that way (JsonLogsTest, CI 2026-12-02).
+   */
   public static int freePort() {
+    int low = ephemeralLow();
+    for (int attempt = 0; attempt < 100; attempt++) {
+      int port = ThreadLocalRandom.current().nextInt(Math.max(1024, low - 12_000), low);
+      if (HANDED_OUT.contains(port)) {
+        continue;
+      }
+      try (ServerSocket s = new ServerSocket(port)) {
+        if (HANDED_OUT.add(port)) {
+          return port;
+        }
+      } catch (IOException inUse) {
+        // taken: try another
+      }
+    }
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
+
+  private static int ephemeralLow() {
+    try {
+      // readAllLines: readString of a /proc file returned only its first byte here (JDK 17).
+      int low = Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim()
+          .split("\\s+")[0]);
+      return low > 2048 ? low : 32768;
+    } catch (IOException | RuntimeException e) {
+      return 32768;
     }
   }
 }
