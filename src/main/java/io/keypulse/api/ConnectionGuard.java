@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * instances: open connections (per node and per client address), the time a connection may take to
  * send a request's headers and then its body, and the request bodies held in memory at once.
  * A connection past a bound is closed (there is no request to answer yet); a body that is late is
- * answered 408 first, an upload that does not fit in memory 503 with Retry-After (see {@link BodyReader}).
+ * answered 408 first, an upload that does not fit in memory 503 with Retry-After (see {@link BodyReader});
+ * a request answered before its body was read closes once its client stops sending (see {@link Watch#linger}).
  * Vert.x's idle timeout covers a connection on which nothing moves at all.
  */
 public final class ConnectionGuard {
@@ -103,6 +104,10 @@ public final class ConnectionGuard {
       final boolean held;
       HttpServerRequest request;
       long deadline;
+      /** Answered before its body was read; the body is being dropped (see {@link #linger}). */
+      boolean lingering;
+      long lastRead;
+      long dropped;
 
       Tracked(String address, boolean held, long deadline) {
         this.address = address;
@@ -165,6 +170,7 @@ public final class ConnectionGuard {
 
     private void sweep(long now) {
       List<HttpConnection> late = new ArrayList<>();
+      List<HttpConnection> lingered = new ArrayList<>();
       tracked.forEach((conn, t) -> {
         HttpServerRequest request = t.request;
         if (t.held) {
@@ -186,13 +192,14 @@ public final class ConnectionGuard {
         }
         HttpServerResponse response = request.response();
         if (!request.isEnded()) {
-          // Answered before its body was read (refused, or an error): the body never will be.
-          if (response.ended() || now > t.deadline) {
+          if (now > t.deadline) {
             if (!response.headWritten()) {
               response.setStatusCode(408).putHeader("Content-Type", "application/json").putHeader("Connection", "close")
                   .end("{\"success\":false,\"message\":\"request body not received in time\"}");
             }
             late.add(conn);
+          } else if (response.ended() && linger(t, conn, now)) {
+            lingered.add(conn);
           }
         } else if (response.ended()) {
           // Between requests on a kept-alive connection: the idle timeout governs.
@@ -204,6 +211,35 @@ public final class ConnectionGuard {
         refusals.info("late", "closed {} connections that sent no request headers, or no body, in time", late.size());
         late.forEach(HttpConnection::close);
       }
+      lingered.forEach(HttpConnection::close);
+    }
+
+    /**
+     * A request answered before its body was read (refused, or failed) cannot carry another: its
+     * answer says Connection: close. Closing at once while the client is still sending would make
+     * its TCP answer the rest with a reset, and many clients then report a network error rather than
+     * the answer they were sent (RFC 9112, section 9.6). So the rest of the body is read and dropped
+     * (nothing is kept) until it ends, pauses for http.linger_ms, passes http.linger_max_bytes or
+     * runs past the body deadline; then the connection closes. True when its time is up.
+     */
+    private boolean linger(Tracked t, HttpConnection conn, long now) {
+      if (t.lingering) {
+        return now - t.lastRead > config.lingerMs();
+      }
+      t.lingering = true;
+      t.lastRead = now;
+      HttpServerRequest request = t.request;
+      request.handler(chunk -> {
+        t.lastRead = System.currentTimeMillis();
+        t.dropped += chunk.length();
+        if (t.dropped > config.lingerMaxBytes()) {
+          conn.close();
+        }
+      });
+      request.exceptionHandler(e -> conn.close());
+      request.endHandler(v -> conn.close());
+      request.resume();
+      return false;
     }
 
     void stop() {

@@ -48,7 +48,8 @@ final class Failures {
   void handle(RoutingContext ctx) {
     // A refusal waits only if its request was read whole: one whose body is still unread would hold
     // its buffered bytes meanwhile (a flood of stalled uploads then fills the young generation and
-    // every collection copies it); it is answered at once and its connection closed instead.
+    // every collection copies it); it is answered at once instead, and the rest of its body dropped
+    // as it comes until its connection closes (ConnectionGuard).
     if (ctx.failure() instanceof HttpProblem p && p.delayMillis() > 0 && ctx.request().isEnded()) {
       ctx.vertx().setTimer(p.delayMillis(), id -> {
         if (!ctx.response().closed()) {
@@ -91,7 +92,7 @@ final class Failures {
     problem.headers().forEach(response::putHeader);
     if (!ctx.request().isEnded()) {
       // Answered before the body was read (refused before it, or it never came): the connection
-      // cannot carry another request, so it closes after this answer.
+      // cannot carry another request, so it closes after this answer (once the client stops sending).
       response.putHeader("Connection", "close");
     }
     rejected.computeIfAbsent(problem.status(), status -> Counter.builder("keypulse.http.rejected")

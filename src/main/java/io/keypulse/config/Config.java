@@ -28,7 +28,8 @@ public record Config(
    */
   public record Http(String host, int port, int instances, long bodyLimitBytes, int shutdownGraceSeconds,
                      long registerBodyLimitBytes, int idleTimeoutSeconds, int headerTimeoutSeconds,
-                     int bodyTimeoutSeconds, int maxConnections, int maxConnectionsPerIp, long uploadMemoryBytes) {}
+                     int bodyTimeoutSeconds, int maxConnections, int maxConnectionsPerIp, long uploadMemoryBytes,
+                     int lingerMs, long lingerMaxBytes) {}
 
   /** An empty url means: run the embedded Postgres under dataDir (and restart it when it dies). */
   public record Pg(String url, int embeddedPort, int queryPoolSize, int writePoolSize,

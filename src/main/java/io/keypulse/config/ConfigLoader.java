@@ -127,7 +127,7 @@ public final class ConfigLoader {
             s.integer("http.register_body_limit_bytes"), s.integer("http.idle_timeout_seconds"),
             s.integer("http.header_timeout_seconds"), s.integer("http.body_timeout_seconds"),
             s.integer("http.max_connections"), s.integer("http.max_connections_per_ip"),
-            s.integer("http.upload_memory_bytes")),
+            s.integer("http.upload_memory_bytes"), s.integer("http.linger_ms"), s.integer("http.linger_max_bytes")),
         new Config.Pg(s.str("pg.url"), s.integer("pg.embedded_port"), s.integer("pg.query_pool_size"),
             s.integer("pg.write_pool_size"), s.integer("pg.connect_timeout_ms"), s.integer("pg.acquire_timeout_ms"),
             s.integer("pg.embedded_check_ms"), s.integer("pg.restart_backoff_ms"),

@@ -7,6 +7,7 @@ import io.keypulse.db.PgTarget;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
 import io.keypulse.testing.NodeTest;
+import io.keypulse.testing.Sleep;
 import io.keypulse.testing.SseClient;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -39,6 +40,8 @@ class AdmissionTest extends NodeTest {
     s.put("http.upload_memory_bytes", 100_000);
     s.put("live.max_streams_per_partner", 2);
     s.put("rate_limit.refusal_delay_ms", 300);
+    s.put("http.linger_ms", 500);
+    s.put("http.linger_max_bytes", 300_000);
     return s;
   }
 
@@ -142,7 +145,8 @@ class AdmissionTest extends NodeTest {
   }
 
   @Test
-  @DisplayName("an unknown key's body is never read: 401 at once, and the connection closes")
+  @DisplayName("an unknown key's body is never read: 401 at once, and the connection closes once its client stops"
+      + " sending")
   void bodyAfterAuthentication() throws IOException {
     try (Socket s = connect("127.0.0.23")) {
       send(s, "POST /api/events HTTP/1.1\r\nHost: x\r\nX-API-Key: pk_live_" + "Y".repeat(40)
@@ -151,6 +155,54 @@ class AdmissionTest extends NodeTest {
       String answer = readUntilClosed(s, 10_000);
       assertThat(answer).startsWith("HTTP/1.1 401").contains("Connection: close");
       assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(2_000L);
+    }
+  }
+
+  @Test
+  @DisplayName("a client refused before its body was read may finish sending it: no reset, and the connection closes"
+      + " when the body ends")
+  void lingerAfterAnswer() throws IOException {
+    try (Socket s = connect("127.0.0.25")) {
+      int length = 200_000;
+      send(s, "POST /api/events HTTP/1.1\r\nHost: x\r\nX-API-Key: pk_live_" + "Z".repeat(40)
+          + "\r\nContent-Type: application/json\r\nContent-Length: " + length + "\r\n\r\n{");
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 401").contains("Connection: close");
+      // Past a sweep of the connection guard (250 ms), which used to close the connection here.
+      Sleep.millis(600);
+      OutputStream out = s.getOutputStream();
+      byte[] chunk = " ".repeat(10_000).getBytes(StandardCharsets.US_ASCII);
+      for (int left = length - 1; left > 0; left -= chunk.length) {
+        out.write(chunk, 0, Math.min(left, chunk.length));
+        out.flush();
+        Sleep.millis(20);
+      }
+      long start = System.nanoTime();
+      assertThat(readUntilClosed(s, 5_000)).as("nothing after the answer").isEmpty();
+      assertThat((System.nanoTime() - start) / 1_000_000).as("closed when the body ended").isLessThan(1_000L);
+    }
+  }
+
+  @Test
+  @DisplayName("a refused client that keeps sending past http.linger_max_bytes is cut off")
+  void lingerBounded() throws IOException {
+    try (Socket s = connect("127.0.0.26")) {
+      long length = 100_000_000;
+      send(s, "POST /api/events HTTP/1.1\r\nHost: x\r\nX-API-Key: pk_live_" + "W".repeat(40)
+          + "\r\nContent-Type: application/json\r\nContent-Length: " + length + "\r\n\r\n{");
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 401");
+      OutputStream out = s.getOutputStream();
+      byte[] chunk = new byte[64 * 1024];
+      long sent = 1;
+      long until = System.nanoTime() + 20_000_000_000L;
+      try {
+        while (sent < length && System.nanoTime() < until) {
+          out.write(chunk);
+          sent += chunk.length;
+        }
+      } catch (java.net.SocketException e) {
+        // Cut off: what the test expects.
+      }
+      assertThat(sent).as("bytes written before the connection was cut").isLessThan(length / 2);
     }
   }
 
