@@ -36,7 +36,7 @@ final class WebhookSender {
   /** Test sends report their first attempt and are not retried. */
   private static final String TEST = "test";
   /** A receiver's answer is not used: at most this much of its body is read, then the connection is closed. */
-  static final int MAX_ANSWER_BYTES = 64 * 1024;
+  private static final int MAX_ANSWER_BYTES = 64 * 1024;
 
   private final Vertx vertx;
   private final Config.Webhook config;
