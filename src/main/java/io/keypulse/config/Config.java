@@ -62,7 +62,7 @@ public record Config(
                        int offHoursMinHistory, int newSourceMinHistory, int newSourceNetworkChurn, int newSourceLearningHours,
                        double provisioningSpikeMultiplier,
                        int provisioningSpikeMinCount, int suppressionMinutes, int shardsPerNode, int checkpointSeconds,
-                       int idleEvictMinutes, int replyTimeoutMs, int retentionDays) {}
+                       int idleEvictMinutes, int replyTimeoutMs, int retentionDays, int stateReadsPerShard) {}
 
   /** retentionDays: finished webhook deliveries (and their attempts) older than this are deleted. */
   public record Schedule(int rotationCheckSeconds, int rescueCheckSeconds, int rescueAfterSeconds,

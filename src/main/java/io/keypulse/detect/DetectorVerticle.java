@@ -57,7 +57,7 @@ public final class DetectorVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Pool pool = Pools.query(vertx, setup.config().pg(), setup.pg());
-    loader = new StateLoader(pool);
+    loader = new StateLoader(pool, setup.config().detect().stateReadsPerShard());
     writer = new VerdictWriter(vertx, pool);
     settingsStore = new PartnerSettingsStore(pool, Policy.defaults(setup.config().detect()));
     address = Addresses.detect(setup.hazelcast().getCluster().getLocalMember().getUuid().toString(), shard);

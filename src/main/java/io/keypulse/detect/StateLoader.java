@@ -3,6 +3,7 @@ package io.keypulse.detect;
 import io.keypulse.bus.EventFacts;
 import io.keypulse.db.Weeks;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -11,9 +12,11 @@ import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Rebuilds a key's (or a partner's) state when a shard first needs it: the latest checkpoint. The
@@ -60,12 +63,54 @@ final class StateLoader {
   record LoadedPartner(PartnerState state, long upTo) {}
 
   private final Pool pool;
+  private final int maxReads;
+  /** Reads in flight, and those waiting for one to finish: confined to the shard's event loop. */
+  private int reading;
+  private final ArrayDeque<Runnable> waiting = new ArrayDeque<>();
 
-  StateLoader(Pool pool) {
+  /** maxReads: detect.state_reads_per_shard, the reads (a key's load, a catch-up page) run at once. */
+  StateLoader(Pool pool, int maxReads) {
     this.pool = pool;
+    this.maxReads = maxReads;
+  }
+
+  /**
+   * Runs a read once fewer than maxReads are in flight, in the order asked. A thousand keys seen
+   * for the first time would otherwise queue thousands of queries on the node's query pool at once:
+   * past its wait queue they fail, and the API's reads with them.
+   */
+  private <T> Future<T> limited(Supplier<Future<T>> read) {
+    Promise<T> done = Promise.promise();
+    Runnable start = () -> {
+      reading++;
+      Future<T> running;
+      try {
+        running = read.get();
+      } catch (RuntimeException e) {
+        running = Future.failedFuture(e);
+      }
+      running.onComplete(result -> {
+        reading--;
+        Runnable next = waiting.poll();
+        if (next != null) {
+          next.run();
+        }
+        done.handle(result);
+      });
+    };
+    if (reading < maxReads) {
+      start.run();
+    } else {
+      waiting.add(start);
+    }
+    return done.future();
   }
 
   Future<LoadedKey> key(String partnerId, String keyId) {
+    return limited(() -> load(partnerId, keyId));
+  }
+
+  private Future<LoadedKey> load(String partnerId, String keyId) {
     return checkpoint(owner(partnerId, keyId)).compose(cp -> {
       KeyState read = cp == null ? null : KeyStateCodec.read(cp.state());
       KeyState state = read == null ? new KeyState() : read;
@@ -101,10 +146,10 @@ final class StateLoader {
    * Unanchored (no checkpoint, nothing caught up yet): its most recent events up to upToId instead.
    */
   Future<List<EventFacts>> events(String partnerId, String keyId, boolean anchored, long afterId, long upToId) {
-    return anchored
+    return limited(() -> anchored
         ? pool.preparedQuery(AFTER).execute(Tuple.of(partnerId, keyId, afterId, upToId)).map(StateLoader::facts)
         : pool.preparedQuery(RECENT).execute(Tuple.of(partnerId, keyId, upToId,
-            Weeks.firstIdFrom(Instant.now().minus(RECENT_HISTORY)))).map(StateLoader::facts);
+            Weeks.firstIdFrom(Instant.now().minus(RECENT_HISTORY)))).map(StateLoader::facts));
   }
 
   static int page() {
@@ -129,6 +174,10 @@ final class StateLoader {
   }
 
   Future<LoadedPartner> partner(String partnerId) {
+    return limited(() -> loadPartner(partnerId));
+  }
+
+  private Future<LoadedPartner> loadPartner(String partnerId) {
     return checkpoint("p:" + partnerId).compose(cp -> {
       if (cp != null) {
         PartnerState state = PartnerState.fromBytes(cp.state());
