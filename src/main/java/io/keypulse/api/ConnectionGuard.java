@@ -1,6 +1,7 @@
 package io.keypulse.api;
 
 import io.keypulse.config.Config;
+import io.keypulse.ops.LogThrottle;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;

@@ -1,6 +1,7 @@
 package io.keypulse.api;
 
 import io.keypulse.db.PgFailures;
+import io.keypulse.ops.LogThrottle;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.DecoderException;

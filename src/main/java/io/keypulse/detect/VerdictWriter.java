@@ -4,6 +4,7 @@ import io.keypulse.bus.Addresses;
 import io.keypulse.bus.AlertRaised;
 import io.keypulse.bus.DeliveriesDue;
 import io.keypulse.db.PgFailures;
+import io.keypulse.ops.LogThrottle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -27,13 +28,14 @@ import org.slf4j.LoggerFactory;
  * severities, with their counters), new alerts, repeat counts, state checkpoints. An event's score
  * and its alerts commit together, so "score is null" means "not detected yet": after a crash those
  * events are detected again, and alerts_once_per_event keeps their alerts single. Alerts are
- * published only once committed. While Postgres is down the batch waits and is retried. The
- * statements are in {@link VerdictSql}.
+ * published only once committed. While Postgres is down, or the node's query pool has no room, the
+ * batch waits and is retried. The statements are in {@link VerdictSql}.
  */
 final class VerdictWriter {
   /** The node's live publisher fans alerts out; publishing cluster-wide here would repeat them per node. */
   private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
   private static final Logger log = LoggerFactory.getLogger(VerdictWriter.class);
+  private static final LogThrottle THROTTLE = new LogThrottle(log);
   private static final int MAX_BATCH = 2000;
   private static final int MAX_QUEUED = 100_000;
   private static final long RETRY_MILLIS = 1000;
@@ -67,7 +69,7 @@ final class VerdictWriter {
     if (verdicts.size() >= MAX_QUEUED) {
       // Unwritten verdicts leave their events unscored: the scheduler's rescue detects them again.
       verdicts.poll().committed().fail("verdict queue full");
-      log.warn("verdict queue full; dropping the oldest (its event will be rescued)");
+      THROTTLE.warn("full", "verdict queue full; dropping the oldest (its event will be rescued)");
     }
     Promise<Void> committed = Promise.promise();
     verdicts.add(new Queued(verdict, committed, requestIds));
@@ -111,7 +113,11 @@ final class VerdictWriter {
               new DeliveriesDue(result.result().webhooks(), requestsOf(batch)));
         }
         batch.queued().forEach(q -> q.committed().complete());
-      } else if (PgFailures.unavailable(result.cause())) {
+      } else if (PgFailures.unavailable(result.cause()) || PgFailures.busy(result.cause())) {
+        // Postgres unreachable, or the node's query pool saturated (a burst of new keys loading):
+        // both pass; the batch waits and is written then.
+        THROTTLE.warn("retry", "could not write {} verdicts yet ({}); retrying in {} ms", batch.queued().size(),
+            result.cause().toString(), RETRY_MILLIS);
         requeue(batch);
         retrying = true;
         vertx.setTimer(RETRY_MILLIS, id -> {
@@ -120,8 +126,8 @@ final class VerdictWriter {
         });
         return;
       } else {
-        log.error("could not write {} verdicts; their events stay unscored for the rescue", batch.queued().size(),
-            result.cause());
+        THROTTLE.error("failed", "could not write {} verdicts; their events stay unscored for the rescue",
+            batch.queued().size(), result.cause());
         batch.queued().forEach(q -> q.committed().fail(result.cause()));
       }
       write();

@@ -1,4 +1,4 @@
-package io.keypulse.api;
+package io.keypulse.ops;
 
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -7,7 +7,7 @@ import org.slf4j.Logger;
  * One log line per kind per interval: a flood of refusals or failures must not become a flood of
  * log lines (or fill the disk). The line after a quiet spell says how many were left out.
  */
-final class LogThrottle {
+public final class LogThrottle {
   private static final long INTERVAL_MILLIS = 10_000;
 
   private record Window(long start, int suppressed) {}
@@ -15,25 +15,25 @@ final class LogThrottle {
   private final Logger log;
   private final ConcurrentHashMap<String, Window> windows = new ConcurrentHashMap<>();
 
-  LogThrottle(Logger log) {
+  public LogThrottle(Logger log) {
     this.log = log;
   }
 
-  void warn(String kind, String format, Object... args) {
+  public void warn(String kind, String format, Object... args) {
     int suppressed = admit(kind);
     if (suppressed >= 0) {
       log.warn(format + suffix(suppressed), args);
     }
   }
 
-  void info(String kind, String format, Object... args) {
+  public void info(String kind, String format, Object... args) {
     int suppressed = admit(kind);
     if (suppressed >= 0) {
       log.info(format + suffix(suppressed), args);
     }
   }
 
-  void error(String kind, String format, Object... args) {
+  public void error(String kind, String format, Object... args) {
     int suppressed = admit(kind);
     if (suppressed >= 0) {
       log.error(format + suffix(suppressed), args);
@@ -41,7 +41,7 @@ final class LogThrottle {
   }
 
   /** Whether a line of this kind may be written now (for callers that log it themselves). */
-  boolean admitTrace(String kind) {
+  public boolean admitTrace(String kind) {
     return admit(kind) >= 0;
   }
 

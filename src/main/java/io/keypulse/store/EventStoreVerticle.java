@@ -17,6 +17,7 @@ import io.keypulse.db.PgFailures;
 import io.keypulse.detect.DerivedSeverity;
 import io.keypulse.detect.DetectRouter;
 import io.keypulse.idempotency.IdempotencyKeys;
+import io.keypulse.ops.LogThrottle;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -56,6 +57,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class EventStoreVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(EventStoreVerticle.class);
+  /** A slow shard misses the reply of every flush at once: one line per interval says so. */
+  private static final LogThrottle UNCONFIRMED = new LogThrottle(log);
   public static final int UNAVAILABLE = 503;
   public static final int CONFLICT = 409;
 
@@ -268,7 +271,7 @@ public final class EventStoreVerticle extends VerticleBase {
       }
     }
     Future<Detected> detected = detectors.detect(stored.stream().map(EventFacts::of).toList(), requestOfEvent)
-        .onFailure(e -> RequestIds.within(ids(group), () -> log.warn(
+        .onFailure(e -> RequestIds.within(ids(group), () -> UNCONFIRMED.warn("unconfirmed",
             "detection of {} events not confirmed ({}); the scheduler will catch up", stored.size(), e.toString())));
     int from = 0;
     for (Pending p : group) {
