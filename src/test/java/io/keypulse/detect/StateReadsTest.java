@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.keypulse.db.PgTarget;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.Api.Reply;
+import io.keypulse.testing.Metrics;
 import io.keypulse.testing.NodeTest;
 import io.keypulse.testing.Sleep;
 import io.vertx.core.json.JsonArray;
@@ -13,8 +14,6 @@ import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -48,22 +47,13 @@ class StateReadsTest extends NodeTest {
     }
     List<Integer> reads = new ArrayList<>();
     long deadline = System.currentTimeMillis() + 60_000;
-    while (metric(api.get("/metrics").raw(), "keypulse_detect_events_total") < KEYS) {
+    while (Metrics.sum(api.get("/metrics").raw(), "keypulse_detect_events_total") < KEYS) {
       assertThat(System.currentTimeMillis()).as("every event detected by its shard in time").isLessThan(deadline);
       Reply keys = api.get("/api/keys?limit=1", key(p.apiKey()));
       reads.add(keys.status());
       Sleep.millis(100);
     }
     assertThat(reads).as("the API's reads while the keys load").allMatch(status -> status == 200);
-    assertThat(metric(api.get("/metrics").raw(), "keypulse_detect_keys")).isEqualTo(KEYS);
-  }
-
-  private static double metric(String prometheus, String name) {
-    Matcher m = Pattern.compile("(?m)^" + name + "(\\{[^}]*})? ([0-9.E]+)$").matcher(prometheus);
-    double sum = 0;
-    while (m.find()) {
-      sum += Double.parseDouble(m.group(2));
-    }
-    return sum;
+    assertThat(Metrics.sum(api.get("/metrics").raw(), "keypulse_detect_keys")).isEqualTo(KEYS);
   }
 }

@@ -12,6 +12,7 @@ import io.keypulse.testing.Api;
 import io.keypulse.testing.Api.Reply;
 import io.keypulse.testing.Db;
 import io.keypulse.testing.Load;
+import io.keypulse.testing.Metrics;
 import io.keypulse.testing.TestNode;
 import io.keypulse.testing.TestPostgres;
 import io.vertx.core.eventbus.DeliveryContext;
@@ -23,8 +24,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -112,7 +111,7 @@ class FlushReleaseTest {
       CompletableFuture<Void> rest = load.run(32, 300);
       int inFlight = 0;
       while (!slow.isDone()) {
-        inFlight = Math.max(inFlight, (int) metric(drill.api.get("/metrics").raw(), "keypulse_store_flushes_in_flight"));
+        inFlight = Math.max(inFlight, (int) Metrics.sum(drill.api.get("/metrics").raw(), "keypulse_store_flushes_in_flight"));
         Thread.sleep(50);
       }
       rest.join();
@@ -177,10 +176,5 @@ class FlushReleaseTest {
   private static JsonObject event(String keyId, long seq) {
     return new JsonObject().put("key_id", keyId).put("event_type", "signing_operation")
         .put("data", new JsonObject().put("seq", seq));
-  }
-
-  private static double metric(String prometheus, String name) {
-    Matcher m = Pattern.compile("(?m)^" + name + "(\\{[^}]*})? ([0-9.E]+)$").matcher(prometheus);
-    return m.find() ? Double.parseDouble(m.group(2)) : 0;
   }
 }

@@ -8,14 +8,13 @@ import io.keypulse.testing.Api;
 import io.keypulse.testing.Db;
 import io.keypulse.testing.Load.Outcome;
 import io.keypulse.testing.Load;
+import io.keypulse.testing.Metrics;
 import io.keypulse.testing.TestNode;
 import io.keypulse.testing.TestPostgres;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -75,8 +74,7 @@ class GroupCommitTest {
   }
 
   private static long metric(String prometheus, String name) {
-    Matcher m = Pattern.compile("(?m)^" + name + "(\\{[^}]*})? ([0-9.E]+)$").matcher(prometheus);
-    assertThat(m.find()).as(name + " in /metrics").isTrue();
-    return (long) Double.parseDouble(m.group(2));
+    assertThat(Metrics.has(prometheus, name)).as(name + " in /metrics").isTrue();
+    return (long) Metrics.sum(prometheus, name);
   }
 }
