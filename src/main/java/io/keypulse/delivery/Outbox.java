@@ -17,6 +17,13 @@ import java.util.Map;
  * The deliveries table as the delivery actors use it. A node claims due rows with a lease (FOR
  * UPDATE SKIP LOCKED, then claimed_by/claim_until), so no row is sent by two nodes at once; rows
  * of a node that died are claimable again once their lease expires.
+ *
+ * <p>Every statement that changes several deliveries that others may be changing too locks them in
+ * id order first (a CTE with ORDER BY id FOR UPDATE), then updates them. Left to its plan, an update
+ * locks rows in whatever order it reads them: a sequential scan (the lease renewal of a few thousand
+ * held rows) goes in physical order, an index scan (a batch of 16 recorded attempts) in id order,
+ * and the two deadlocked under load ("could not renew webhook claims: deadlock detected"; a renewal
+ * that keeps failing lets leases lapse and another node send the same webhook again).
  */
 final class Outbox {
   /**
@@ -49,9 +56,14 @@ final class Outbox {
       RETURNING d.id, d.delivery_id::text AS delivery_id, d.partner_id, d.rule_id, d.alert_id, d.event_id, d.event,
                 d.url, d.endpoint, d.payload, d.attempts, d.attempt_base
       """;
-  /** Claims whose node stopped renewing them: anyone may send them now. */
-  private static final String REAP = "UPDATE deliveries SET claimed_by = NULL, claim_until = NULL "
-      + "WHERE status = 'pending' AND claimed_by IS NOT NULL AND claim_until < now()";
+  /** Claims whose node stopped renewing them: anyone may send them now. A row being changed waits for the next round. */
+  static final String REAP = """
+      WITH lapsed AS (
+        SELECT id FROM deliveries WHERE status = 'pending' AND claimed_by IS NOT NULL AND claim_until < now()
+        ORDER BY id FOR UPDATE SKIP LOCKED
+      )
+      UPDATE deliveries d SET claimed_by = NULL, claim_until = NULL FROM lapsed WHERE d.id = lapsed.id
+      """;
   /** How far down the due queue one claim looks for endpoints with room. */
   private static final int CANDIDATES = 2000;
   private static final String EVENTS = "SELECT id, event_type, key_id, occurred_at, details::text AS details "
@@ -72,19 +84,30 @@ final class Outbox {
         FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $10::text[])
              AS u(id, attempt, at, code, latency, error, partner_id)
         ON CONFLICT DO NOTHING
-      )
+      ),
+      held AS (SELECT id FROM deliveries WHERE id = ANY($1) AND claimed_by = $9 ORDER BY id FOR UPDATE)
       UPDATE deliveries d SET attempts = u.attempt, status = u.status, next_attempt_at = u.next, claimed_by = NULL,
              claim_until = NULL, finished_at = CASE WHEN u.status = 'pending' THEN NULL ELSE now() END
       FROM unnest($1::bigint[], $2::int[], $7::text[], $8::timestamptz[]) AS u(id, attempt, status, next)
-      WHERE d.id = ANY($1) AND d.id = u.id AND d.claimed_by = $9
+      WHERE d.id = ANY(ARRAY(SELECT id FROM held)) AND d.id = u.id
       """;
-  private static final String RELEASE = "UPDATE deliveries SET claimed_by = NULL, claim_until = NULL, "
-      + "next_attempt_at = now() + make_interval(secs => $3) WHERE id = ANY($1) AND claimed_by = $2";
-  private static final String RENEW = "UPDATE deliveries SET claim_until = now() + make_interval(secs => $3) "
-      + "WHERE id = ANY($1) AND claimed_by = $2";
+  private static final String RELEASE = """
+      WITH held AS (SELECT id FROM deliveries WHERE id = ANY($1) AND claimed_by = $2 ORDER BY id FOR UPDATE)
+      UPDATE deliveries d SET claimed_by = NULL, claim_until = NULL, next_attempt_at = now() + make_interval(secs => $3)
+      WHERE d.id = ANY(ARRAY(SELECT id FROM held))
+      """;
+  static final String RENEW = """
+      WITH held AS (SELECT id FROM deliveries WHERE id = ANY($1) AND claimed_by = $2 ORDER BY id FOR UPDATE)
+      UPDATE deliveries d SET claim_until = now() + make_interval(secs => $3) WHERE d.id = ANY(ARRAY(SELECT id FROM held))
+      """;
   /** A URL's deliveries waiting out a backoff step, due now (it has answered again). */
-  private static final String EXPEDITE = "UPDATE deliveries SET next_attempt_at = now() "
-      + "WHERE url = $1 AND status = 'pending' AND claimed_by IS NULL AND next_attempt_at > now()";
+  private static final String EXPEDITE = """
+      WITH waiting AS (
+        SELECT id FROM deliveries WHERE url = $1 AND status = 'pending' AND claimed_by IS NULL AND next_attempt_at > now()
+        ORDER BY id FOR UPDATE
+      )
+      UPDATE deliveries d SET next_attempt_at = now() WHERE d.id = ANY(ARRAY(SELECT id FROM waiting))
+      """;
   private static final String DEPTH = "SELECT count(*) AS depth, coalesce(extract(epoch FROM now() - min(created_at)), 0) "
       + "AS oldest FROM deliveries WHERE status = 'pending'";
 

@@ -26,8 +26,14 @@ final class Escalations {
       SELECT id, partner_id, key_id, rule, kind, severity, description, evidence, event_id, triggered_at, created_at
       FROM alerts WHERE partner_id = $1 AND key_id = $2 AND rule = $3 AND id >= $4 ORDER BY id DESC LIMIT 1 FOR UPDATE
       """;
-  private static final String FREEZE = "UPDATE deliveries SET payload = $2 WHERE alert_id = $1 AND payload IS NULL "
-      + "AND status = 'pending' AND id >= $3";
+  /** Locked in id order first, as every multi-row change of deliveries is (see delivery.Outbox). */
+  private static final String FREEZE = """
+      WITH queued AS (
+        SELECT id FROM deliveries WHERE alert_id = $1 AND payload IS NULL AND status = 'pending' AND id >= $3
+        ORDER BY id FOR UPDATE
+      )
+      UPDATE deliveries d SET payload = $2 WHERE d.id = ANY(ARRAY(SELECT id FROM queued))
+      """;
   private static final String RAISE = """
       UPDATE alerts SET escalated_from = severity, severity = $2, description = $3, evidence = $4,
              repeat_count = repeat_count + 1, last_repeat_at = greatest(last_repeat_at, $5), escalated_at = $5

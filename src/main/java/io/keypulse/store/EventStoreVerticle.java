@@ -81,9 +81,14 @@ public final class EventStoreVerticle extends VerticleBase {
   private static final long PRUNE_EVERY_MILLIS = 10 * 60_000;
   private static final long OUTAGE_LOG_EVERY_MILLIS = 10_000;
 
-  /** Rule matches the node's delivery actor did not take: back to the outbox, for any node to claim. */
-  private static final String RELEASE_MATCHES =
-      "UPDATE deliveries SET claimed_by = NULL, claim_until = NULL WHERE id = ANY($1) AND claimed_by = $2";
+  /**
+   * Rule matches the node's delivery actor did not take: back to the outbox, for any node to claim.
+   * Locked in id order first, as every multi-row change of deliveries is (see delivery.Outbox).
+   */
+  private static final String RELEASE_MATCHES = """
+      WITH held AS (SELECT id FROM deliveries WHERE id = ANY($1) AND claimed_by = $2 ORDER BY id FOR UPDATE)
+      UPDATE deliveries d SET claimed_by = NULL, claim_until = NULL WHERE d.id = ANY(ARRAY(SELECT id FROM held))
+      """;
 
   private final Config.Store config;
   private final String node;
