@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * send a request's headers and then its body, and the request bodies held in memory at once.
  * A connection past a bound is closed (there is no request to answer yet); a body that is late is
  * answered 408 first, an upload that does not fit in memory 503 with Retry-After (see {@link BodyReader});
- * a request answered before its body was read closes once its client stops sending (see {@link Watch#linger}).
+ * a request answered before its body was read (a held connection's too) closes once its client stops sending
+ * (see {@link Watch#linger}).
  * Vert.x's idle timeout covers a connection on which nothing moves at all.
  */
 public final class ConnectionGuard {
@@ -175,13 +176,25 @@ public final class ConnectionGuard {
       tracked.forEach((conn, t) -> {
         HttpServerRequest request = t.request;
         if (t.held) {
-          if (now > t.deadline) {
+          if (t.lingering) {
+            if (now > t.deadline || linger(t, conn, now)) {
+              lingered.add(conn);
+            }
+          } else if (now > t.deadline) {
             if (request != null && !request.response().headWritten()) {
               request.response().setStatusCode(503).putHeader("Retry-After", "5")
                   .putHeader("Content-Type", "application/json").putHeader("Connection", "close")
                   .end("{\"success\":false,\"message\":\"too many connections from this address\"}");
+              if (request.isEnded()) {
+                late.add(conn);
+              } else {
+                // Its body, unread so far, is read and dropped as for any request answered early.
+                t.deadline = now + config.bodyTimeoutSeconds() * 1000L;
+                linger(t, conn, now);
+              }
+            } else {
+              late.add(conn);
             }
-            late.add(conn);
           }
           return;
         }

@@ -252,6 +252,42 @@ class AdmissionTest extends NodeTest {
   }
 
   @Test
+  @DisplayName("a connection held past its address's cap may finish sending its body after the 503: no reset")
+  void heldConnectionLingers() throws IOException {
+    List<Socket> held = new ArrayList<>();
+    try {
+      for (int i = 0; i < PER_IP; i++) {
+        Socket s = connect("127.0.0.27");
+        held.add(s);
+        send(s, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertThat(readResponse(s)).startsWith("HTTP/1.1 200");
+      }
+      try (Socket extra = connect("127.0.0.27")) {
+        int length = 200_000;
+        send(extra, "POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+            + length + "\r\n\r\n{");
+        assertThat(readResponse(extra)).startsWith("HTTP/1.1 503").contains("Connection: close");
+        // Past a sweep of the connection guard (250 ms), which used to close the connection with its body unread.
+        Sleep.millis(600);
+        OutputStream out = extra.getOutputStream();
+        byte[] chunk = " ".repeat(10_000).getBytes(StandardCharsets.US_ASCII);
+        for (int left = length - 1; left > 0; left -= chunk.length) {
+          out.write(chunk, 0, Math.min(left, chunk.length));
+          out.flush();
+          Sleep.millis(20);
+        }
+        long start = System.nanoTime();
+        assertThat(readUntilClosed(extra, 5_000)).as("nothing after the answer").isEmpty();
+        assertThat((System.nanoTime() - start) / 1_000_000).as("closed when the body ended").isLessThan(1_000L);
+      }
+    } finally {
+      for (Socket s : held) {
+        s.close();
+      }
+    }
+  }
+
+  @Test
   @DisplayName("live streams per partner are capped (429), and each one opened counts against the rate limit")
   void liveStreamCap() {
     Partner p = api.register("Streams");
