@@ -141,21 +141,22 @@ class HostileInputTest extends NodeTest {
   }
 
   Stream<Arguments> oddButValid() {
-    String rtl = "\u202ecod.exe";
-    String zeroWidth = "ad\u200bmin";
+    // Right-to-left letters and the joiners are text; a bidi override or a zero-width space is refused (HostileValues).
+    String rtl = "\u05de\u05e4\u05ea\u05d7-\u0645\u0641\u062a\u0627\u062d-1";
+    String joiner = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645";
     String emoji = "\ud83d\udc69\u200d\ud83d\udcbb key";
     String sql = "x'); DROP TABLE events;--";
     String path = "../../etc/passwd";
     return Stream.of(
-        Arguments.of("an RTL override in a key id", "POST", "/api/events", event(rtl),
+        Arguments.of("Hebrew and Arabic in a key id", "POST", "/api/events", event(rtl),
             "SELECT count(*) FROM events WHERE key_id = ?"),
         Arguments.of("SQL in an actor", "POST", "/api/events", event("k").put("actor", sql).put("value", sql),
             "SELECT count(*) FROM events WHERE actor = ?"),
         Arguments.of("an emoji sequence in details", "POST", "/api/events", event("k")
             .put("details", new JsonObject().put("who", emoji)).put("value", emoji),
             "SELECT count(*) FROM events WHERE details->>'who' = ?"),
-        Arguments.of("a zero-width space in a key name", "PATCH", "/api/keys/k",
-            new JsonObject().put("name", zeroWidth).put("value", zeroWidth),
+        Arguments.of("a zero-width non-joiner in a Persian key name", "PATCH", "/api/keys/k",
+            new JsonObject().put("name", joiner).put("value", joiner),
             "SELECT count(*) FROM keys WHERE name = ?"),
         Arguments.of("a path in a threshold name", "POST", "/api/v1/thresholds", new JsonObject().put("name", path)
             .put("event_type", "signing_request").put("threshold", 5).put("window", "1h").put("value", path),

@@ -12,6 +12,8 @@ final class HostileValues {
   static final Map<String, Object> UNPRINTABLE = values(
       "NUL", "a\u0000b", "a lone high surrogate", "a\ud800b", "a lone low surrogate", "\udc00b",
       "an ESC sequence", "\u001b[2J", "a line break", "a\r\nb", "a C1 control", "a\u0085b",
+      "a right-to-left override", "evil\u202Egnp.exe", "a zero-width space", "key\u200B1",
+      "a line separator", "a\u2028b", "a tag character", "a\uDB40\uDC41b",
       "70 000 characters", "h".repeat(70_000), "a number", 42, "a number out of range", new Raw("1e400"));
   static final Map<String, Object> BLANK = values("an empty string", "", "spaces", "   ");
   /** Event types are any printable string (SPEC §3): spaces are one. */
@@ -31,7 +33,7 @@ final class HostileValues {
   /** Percent-encoded as a client would send them; each must be refused by name. */
   static final Map<String, String> ENCODED_UNPRINTABLE = strings(
       "NUL", "a%00b", "an ESC sequence", "%1B%5B2J", "a line break", "a%0D%0Ab", "a C1 control", "a%C2%85b",
-      "3000 characters", "7".repeat(3000));
+      "a right-to-left override", "a%E2%80%AEb", "a zero-width space", "a%E2%80%8Bb", "3000 characters", "7".repeat(3000));
   /** Harmless once decoded (a lone surrogate's bytes decode to U+FFFD): any answer below 500. */
   static final Map<String, String> ENCODED_HARMLESS = strings(
       "SQL", "x'%20OR%20'1'%3D'1", "a path", "..%2F..%2Fetc%2Fpasswd", "lone surrogate bytes", "%ED%A0%80",

@@ -30,4 +30,20 @@ class TextTest {
       assertThat(Text.utf8Length(text)).as(text).isEqualTo(text.getBytes(StandardCharsets.UTF_8).length);
     }
   }
+
+  @Test
+  @DisplayName("printable: any script, emoji sequences and the joiners pass; controls, invisible format characters, "
+      + "separators and lone surrogates do not")
+  void printable() {
+    for (String s : List.of("hsm-key-01", "Zo\u00eb's wallet", "\u05d7\u05e9\u05d1\u05d5\u05df", "\u0645\u0641\u062a\u0627\u062d",
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\u0915\u094d\u200d\u0937", "\ud83d\udc69\u200d\ud83d\udcbb ops",
+        "\ud83c\uddea\ud83c\uddfa custody", "key/with spaces & symbols!", "\ue000 private use")) {
+      assertThat(Text.printable(s)).as(s).isTrue();
+    }
+    for (String s : List.of("a\u0000b", "a\tb", "a\u007fb", "a\u0085b", "evil\u202egnp.exe", "a\u2066b\u2069", "a\u200fb",
+        "key\u200b1", "\ufeffkey", "soft\u00adhyphen", "a\u2060b", "a\u2028b", "a\u2029b", "a\udb40\udc41b", "a\ud800b",
+        "\udc00b", "a\ud800")) {
+      assertThat(Text.printable(s)).as(s.chars().mapToObj(Integer::toHexString).toList().toString()).isFalse();
+    }
+  }
 }
