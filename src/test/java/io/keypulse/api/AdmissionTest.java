@@ -167,18 +167,7 @@ class AdmissionTest extends NodeTest {
       send(s, "POST /api/events HTTP/1.1\r\nHost: x\r\nX-API-Key: pk_live_" + "Z".repeat(40)
           + "\r\nContent-Type: application/json\r\nContent-Length: " + length + "\r\n\r\n{");
       assertThat(readResponse(s)).startsWith("HTTP/1.1 401").contains("Connection: close");
-      // Past a sweep of the connection guard (250 ms), which used to close the connection here.
-      Sleep.millis(600);
-      OutputStream out = s.getOutputStream();
-      byte[] chunk = " ".repeat(10_000).getBytes(StandardCharsets.US_ASCII);
-      for (int left = length - 1; left > 0; left -= chunk.length) {
-        out.write(chunk, 0, Math.min(left, chunk.length));
-        out.flush();
-        Sleep.millis(20);
-      }
-      long start = System.nanoTime();
-      assertThat(readUntilClosed(s, 5_000)).as("nothing after the answer").isEmpty();
-      assertThat((System.nanoTime() - start) / 1_000_000).as("closed when the body ended").isLessThan(1_000L);
+      finishBodyAfterAnswer(s, length);
     }
   }
 
@@ -224,15 +213,8 @@ class AdmissionTest extends NodeTest {
   @Test
   @DisplayName("one address is served on at most max_connections_per_ip connections; others are unaffected")
   void connectionsPerAddress() throws IOException {
-    List<Socket> held = new ArrayList<>();
+    List<Socket> held = fillAddress("127.0.0.25");
     try {
-      // Each one served once, so that the node has accepted them all before the next one comes.
-      for (int i = 0; i < PER_IP; i++) {
-        Socket s = connect("127.0.0.25");
-        held.add(s);
-        send(s, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
-        assertThat(readResponse(s)).startsWith("HTTP/1.1 200");
-      }
       try (Socket extra = connect("127.0.0.25")) {
         // Held unanswered (closing at once would invite a reconnect storm), then 503 and closed.
         send(extra, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -254,31 +236,14 @@ class AdmissionTest extends NodeTest {
   @Test
   @DisplayName("a connection held past its address's cap may finish sending its body after the 503: no reset")
   void heldConnectionLingers() throws IOException {
-    List<Socket> held = new ArrayList<>();
+    List<Socket> held = fillAddress("127.0.0.27");
     try {
-      for (int i = 0; i < PER_IP; i++) {
-        Socket s = connect("127.0.0.27");
-        held.add(s);
-        send(s, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
-        assertThat(readResponse(s)).startsWith("HTTP/1.1 200");
-      }
       try (Socket extra = connect("127.0.0.27")) {
         int length = 200_000;
         send(extra, "POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
             + length + "\r\n\r\n{");
         assertThat(readResponse(extra)).startsWith("HTTP/1.1 503").contains("Connection: close");
-        // Past a sweep of the connection guard (250 ms), which used to close the connection with its body unread.
-        Sleep.millis(600);
-        OutputStream out = extra.getOutputStream();
-        byte[] chunk = " ".repeat(10_000).getBytes(StandardCharsets.US_ASCII);
-        for (int left = length - 1; left > 0; left -= chunk.length) {
-          out.write(chunk, 0, Math.min(left, chunk.length));
-          out.flush();
-          Sleep.millis(20);
-        }
-        long start = System.nanoTime();
-        assertThat(readUntilClosed(extra, 5_000)).as("nothing after the answer").isEmpty();
-        assertThat((System.nanoTime() - start) / 1_000_000).as("closed when the body ended").isLessThan(1_000L);
+        finishBodyAfterAnswer(extra, length);
       }
     } finally {
       for (Socket s : held) {
@@ -320,6 +285,40 @@ class AdmissionTest extends NodeTest {
     s.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
     s.connect(new InetSocketAddress("127.0.0.1", node.port()), 2_000);
     return s;
+  }
+
+  /**
+   * max_connections_per_ip connections from the address, each served once, so that the node has
+   * accepted them all before the next one comes. The caller closes them.
+   */
+  private List<Socket> fillAddress(String address) throws IOException {
+    List<Socket> held = new ArrayList<>();
+    for (int i = 0; i < PER_IP; i++) {
+      Socket s = connect(address);
+      held.add(s);
+      send(s, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 200");
+    }
+    return held;
+  }
+
+  /**
+   * After an answer that came before the body was read: sends the rest of the body (length bytes,
+   * the first already sent) slowly, past a sweep of the connection guard (250 ms) that used to close
+   * the connection with it unread; the connection must take it all and close when it ends.
+   */
+  private static void finishBodyAfterAnswer(Socket s, int length) throws IOException {
+    Sleep.millis(600);
+    OutputStream out = s.getOutputStream();
+    byte[] chunk = " ".repeat(10_000).getBytes(StandardCharsets.US_ASCII);
+    for (int left = length - 1; left > 0; left -= chunk.length) {
+      out.write(chunk, 0, Math.min(left, chunk.length));
+      out.flush();
+      Sleep.millis(20);
+    }
+    long start = System.nanoTime();
+    assertThat(readUntilClosed(s, 5_000)).as("nothing after the answer").isEmpty();
+    assertThat((System.nanoTime() - start) / 1_000_000).as("closed when the body ended").isLessThan(1_000L);
   }
 
   private static void send(Socket s, String text) throws IOException {
