@@ -57,7 +57,7 @@ final class Outbox {
                 d.url, d.endpoint, d.payload, d.attempts, d.attempt_base
       """;
   /** Claims whose node stopped renewing them: anyone may send them now. A row being changed waits for the next round. */
-  static final String REAP = """
+  private static final String REAP = """
       WITH lapsed AS (
         SELECT id FROM deliveries WHERE status = 'pending' AND claimed_by IS NOT NULL AND claim_until < now()
         ORDER BY id FOR UPDATE SKIP LOCKED
