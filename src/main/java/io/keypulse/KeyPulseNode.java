@@ -234,7 +234,7 @@ public final class KeyPulseNode implements AutoCloseable {
     // Named by its cluster member: a delivery claimed by a member that has left is visibly orphaned.
     String member = hazelcast.getCluster().getLocalMember().getUuid().toString();
     List<String> deployments = new ArrayList<>();
-    deployments.add(vertx.deployVerticle(new LivePublisher()).await());
+    deployments.add(vertx.deployVerticle(new LivePublisher(cluster, config.live().listenerCacheMs(), metrics)).await());
     deployments.add(vertx.deployVerticle(new EventStoreVerticle(config.store(), member, config.webhook().leaseSeconds(),
         Pools.write(vertx, config.pg(), pg), detectors, metrics)).await());
     for (int shard = 0; shard < config.detect().shardsPerNode(); shard++) {

@@ -85,7 +85,7 @@ public record Config(
    * cluster so a token from one node opens a stream on another).
    */
   public record Live(String jwtSecret, int tokenTtlSeconds, int heartbeatSeconds, int streamBufferBytes,
-                     int replayPageSize, int seamBufferEvents, int maxStreamsPerPartner) {}
+                     int replayPageSize, int seamBufferEvents, int maxStreamsPerPartner, int listenerCacheMs) {}
 
   /** format: "plain" or "json"; level: of KeyPulse's own loggers (DEBUG traces each request's stages). */
   public record Logging(String format, String level) {

@@ -171,7 +171,7 @@ public final class ConfigLoader {
         new Config.Live(s.str("live.jwt_secret"), tokenTtl(s.integer("live.token_ttl_seconds")),
             s.integer("live.heartbeat_seconds"), s.integer("live.stream_buffer_bytes"),
             s.integer("live.replay_page_size"), s.integer("live.seam_buffer_events"),
-            s.integer("live.max_streams_per_partner")),
+            s.integer("live.max_streams_per_partner"), listenerCache(s.integer("live.listener_cache_ms"))),
         new Config.Logging(oneOf(s, "logging.format", LOG_FORMATS, false),
             oneOf(s, "logging.level", LOG_LEVELS, true)));
   }
@@ -213,6 +213,14 @@ public final class ConfigLoader {
       throw new IllegalArgumentException("live.token_ttl_seconds must be between 60 and 900, got " + seconds);
     }
     return seconds;
+  }
+
+  /** Every SSE stream waits this long before it starts: keep it short. */
+  private static int listenerCache(int millis) {
+    if (millis < 0 || millis > 5000) {
+      throw new IllegalArgumentException("live.listener_cache_ms must be between 0 and 5000, got " + millis);
+    }
+    return millis;
   }
 
   /** Typed reads of the flattened settings, naming the setting when one is malformed. */

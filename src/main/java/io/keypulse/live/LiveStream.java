@@ -72,32 +72,42 @@ final class LiveStream {
     response.exceptionHandler(e -> close());
     events = vertx.eventBus().consumer(Addresses.liveEvents(partnerId), msg -> onEvents(msg.body()));
     alerts = vertx.eventBus().consumer(Addresses.liveAlerts(partnerId), msg -> onAlert(msg.body()));
-    // The 200 goes out once both subscriptions are known cluster-wide: from then on nothing is missed.
+    // The 200 goes out once both subscriptions are known cluster-wide, and every node's answer to
+    // "does anyone listen?" from before them has run out (LivePublisher): from then on nothing is missed.
     Future.join(events.completion(), alerts.completion()).onComplete(subscribed -> {
       if (subscribed.failed()) {
         close();
         streams.failed(response, subscribed.cause());
         return;
       }
-      if (closed) {
-        return;
-      }
-      response.setChunked(true).setWriteQueueMaxSize(streams.config().streamBufferBytes())
-          .putHeader("Content-Type", "text/event-stream; charset=utf-8")
-          .putHeader("Cache-Control", "no-cache, no-store")
-          .putHeader("X-Accel-Buffering", "no");
-      write("retry: 3000\n: connected\n\n");
-      heartbeat = vertx.setPeriodic(streams.config().heartbeatSeconds() * 1000L, id -> heartbeat());
-      if (expiresAt != null) {
-        expiry = vertx.setTimer(Math.max(1, expiresAt * 1000 - System.currentTimeMillis()), id -> expire());
-      }
-      if (cursor == null) {
-        startFromNewest();
+      int wait = streams.config().listenerCacheMs();
+      if (wait > 0) {
+        vertx.setTimer(wait, id -> begin(cursor));
       } else {
-        lastEventId = cursor.eventId();
-        replayEvents(cursor);
+        begin(cursor);
       }
     });
+  }
+
+  private void begin(Cursor cursor) {
+    if (closed) {
+      return;
+    }
+    response.setChunked(true).setWriteQueueMaxSize(streams.config().streamBufferBytes())
+        .putHeader("Content-Type", "text/event-stream; charset=utf-8")
+        .putHeader("Cache-Control", "no-cache, no-store")
+        .putHeader("X-Accel-Buffering", "no");
+    write("retry: 3000\n: connected\n\n");
+    heartbeat = vertx.setPeriodic(streams.config().heartbeatSeconds() * 1000L, id -> heartbeat());
+    if (expiresAt != null) {
+      expiry = vertx.setTimer(Math.max(1, expiresAt * 1000 - System.currentTimeMillis()), id -> expire());
+    }
+    if (cursor == null) {
+      startFromNewest();
+    } else {
+      lastEventId = cursor.eventId();
+      replayEvents(cursor);
+    }
   }
 
   /**

@@ -8,6 +8,7 @@ import io.keypulse.bus.DetectEvents;
 import io.keypulse.db.PgTarget;
 import io.keypulse.testing.Api.Partner;
 import io.keypulse.testing.BridgeClient;
+import io.keypulse.testing.Metrics;
 import io.keypulse.testing.NodeTest;
 import io.keypulse.testing.Sleep;
 import io.keypulse.testing.SseClient.Frame;
@@ -69,6 +70,30 @@ class LiveStreamTest extends NodeTest {
       assertThat(stream.frames()).extracting(f -> f.data().getString("key_id"))
           .doesNotContain("theirs-1", "theirs-2");
     }
+  }
+
+  @Test
+  @DisplayName("a partner nobody listens to is not published to; a stream opened right after still gets every event from its 200 on")
+  void unheardThenListened() {
+    Partner p = api.register("Stream Unheard");
+    double unheard = unheardFlushes();
+    int sent = 0;
+    while (unheardFlushes() == unheard && sent++ < 200) {
+      ingest(p, "unheard-" + sent);
+    }
+    assertThat(unheardFlushes()).as("flushes not published while nobody listened").isGreaterThan(unheard);
+    // The node has just been told that nobody listens: its answer stands for live.listener_cache_ms,
+    // longer than a stream takes to subscribe. The stream's 200 waits it out.
+    try (SseClient stream = new SseClient(api.base() + "/api/events/stream", key(p.apiKey()))) {
+      assertThat(stream.status()).isEqualTo(200);
+      long id = ingest(p, "heard");
+      assertThat(stream.await(f -> f.event().equals("event") && f.data().getLong("id") == id, 5000))
+          .as("the first event after the 200").isNotNull();
+    }
+  }
+
+  private double unheardFlushes() {
+    return Metrics.sum(api.get("/metrics").raw(), "keypulse_live_flushes_unheard_total");
   }
 
   @Test
