@@ -77,7 +77,7 @@ public record Config(
 
   public record Webhook(List<String> allowedCidrs, int timeoutMs, List<Long> retryDelaysMs, int jitterPct,
                         int perEndpointConcurrency, int maxInFlight, int maxHeld, int pollMs, int claimIntervalMs,
-                        int leaseSeconds,
+                        int recordIntervalMs, int leaseSeconds,
                         int maxActiveRules, int resolveCacheSeconds, int secretOverlapSeconds) {}
 
   /**

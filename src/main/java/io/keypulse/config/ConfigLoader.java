@@ -165,7 +165,7 @@ public final class ConfigLoader {
             s.millis("webhook.retry_delays_ms"), s.integer("webhook.jitter_pct"),
             s.integer("webhook.per_endpoint_concurrency"), s.integer("webhook.max_in_flight"),
             s.integer("webhook.max_held"), s.integer("webhook.poll_ms"), s.integer("webhook.claim_interval_ms"),
-            s.integer("webhook.lease_seconds"),
+            s.integer("webhook.record_interval_ms"), s.integer("webhook.lease_seconds"),
             s.integer("webhook.max_active_rules"), s.integer("webhook.resolve_cache_seconds"),
             s.integer("webhook.secret_overlap_seconds")),
         new Config.Live(s.str("live.jwt_secret"), tokenTtl(s.integer("live.token_ttl_seconds")),

@@ -7,6 +7,7 @@ import io.keypulse.bus.RequestIds;
 import io.keypulse.bus.RuleMatches;
 import io.keypulse.config.Config;
 import io.keypulse.partner.Partners;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
@@ -86,6 +87,9 @@ public final class DeliveryVerticle extends VerticleBase {
   private long lastClaimMillis;
   private boolean claimTimerSet;
   private boolean recording;
+  private DistributionSummary recorded;
+  private long lastRecordMillis;
+  private boolean recordTimerSet;
   private boolean stopping;
 
   public DeliveryVerticle(Config.Webhook config, Pool pool, Partners partners, String node, MeterRegistry metrics) {
@@ -100,6 +104,8 @@ public final class DeliveryVerticle extends VerticleBase {
   public Future<?> start() {
     sender = new WebhookSender(vertx, config, partners, metrics);
     outbox = new Outbox(pool, node);
+    recorded = DistributionSummary.builder("keypulse.webhook.attempts.recorded")
+        .description("Webhook attempts written per statement").register(metrics);
     Gauge.builder("keypulse.webhook.outbox.depth", depth, AtomicLong::get).description("Deliveries pending")
         .register(metrics);
     Gauge.builder("keypulse.webhook.outbox.oldest.seconds", oldestSeconds, AtomicLong::get)
@@ -173,6 +179,7 @@ public final class DeliveryVerticle extends VerticleBase {
     queued.forEach(held::remove);
     Promise<Void> drained = Promise.promise();
     long giveUpAt = System.currentTimeMillis() + STOP_GRACE_MILLIS;
+    record();
     vertx.setPeriodic(0, 50, id -> {
       boolean idle = sending == 0 && !claiming && unrecorded.isEmpty() && !recording;
       if (idle || System.currentTimeMillis() > giveUpAt) {
@@ -327,18 +334,32 @@ public final class DeliveryVerticle extends VerticleBase {
 
   /**
    * Writes finished attempts, one statement per batch: those that finish while a batch is being
-   * written go into the next. Until written, a delivery stays claimed by this node.
+   * written, or within {@code webhook.record_interval_ms} of its start, go into the next. Until
+   * written, a delivery stays claimed by this node. At 1 000 webhooks a second, writing each batch
+   * as soon as the one before was written made batches of ~4 and cost Postgres ~390 µs of CPU per
+   * webhook, more than the rest of its delivery.
    */
   private void record() {
-    if (recording || unrecorded.isEmpty()) {
+    if (recording || recordTimerSet || unrecorded.isEmpty()) {
       return;
     }
+    long wait = lastRecordMillis + config.recordIntervalMs() - System.currentTimeMillis();
+    if (wait > 0 && !stopping && unrecorded.size() < config.maxHeld() / 4) {
+      recordTimerSet = true;
+      vertx.setTimer(wait, id -> {
+        recordTimerSet = false;
+        record();
+      });
+      return;
+    }
+    lastRecordMillis = System.currentTimeMillis();
     recording = true;
     List<Outbox.Outcome> batch = new ArrayList<>(unrecorded);
     unrecorded.clear();
     outbox.record(batch).onComplete(result -> {
       recording = false;
       if (result.succeeded()) {
+        recorded.record(batch.size());
         batch.forEach(o -> held.remove(o.delivery().id()));
         pokeIfMoreDue();
       } else {
