@@ -108,9 +108,7 @@ class AdminApiTest extends WebhookNodeTest {
   void deadLetterReplay() {
     Partner p = api.register("Dead Letters");
     receiver.always("/dead", 500);
-    assertThat(api.post("/api/v1/rules", new JsonObject().put("name", "All").put("event_type_match", "*")
-        .put("webhook_url", receiver.url("/dead")).put("severity", "warning"), key(p.apiKey())).status())
-        .isEqualTo(201);
+    ruleForEveryEvent(p, "/dead");
     api.post("/api/v1/events/ingest", new JsonObject().put("event_type", "key_accessed").put("key_id", "dl-1"),
         key(p.apiKey()));
     JsonObject failed = Sleep.poll(() -> {

@@ -8,7 +8,6 @@ import io.keypulse.testing.Api.Reply;
 import io.keypulse.testing.RawSse;
 import io.keypulse.testing.Receiver;
 import io.keypulse.testing.WebhookNodeTest;
-import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.HexFormat;
@@ -40,9 +39,7 @@ class DetailsRoundTripTest extends WebhookNodeTest {
   @DisplayName("{\"amount\":1e3} and friends: both dialects, queries, live and resume; rule webhooks as JavaScript writes them")
   void detailsRoundTrip() {
     Partner p = api.register("Exact Details");
-    assertThat(api.post("/api/v1/rules", new JsonObject().put("name", "All").put("event_type_match", "*")
-        .put("webhook_url", receiver.url("/numbers")).put("severity", "warning"), key(p.apiKey())).status())
-        .isEqualTo(201);
+    ruleForEveryEvent(p, "/numbers");
     try (RawSse live = new RawSse(api.base() + "/api/events/stream", p.apiKey())) {
       Reply reference = api.post("/api/events", "{\"key_id\":\"ref\",\"event_type\":\"key_access\",\"severity\":"
           + "\"nominal\",\"details\":" + DETAILS + "}", key(p.apiKey()));

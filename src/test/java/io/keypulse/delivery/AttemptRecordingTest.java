@@ -25,9 +25,7 @@ class AttemptRecordingTest extends WebhookNodeTest {
   void writtenTogether() {
     Partner p = api.register("Recording");
     receiver.always("/recorded", 200);
-    assertThat(api.post("/api/v1/rules", new JsonObject().put("name", "All").put("event_type_match", "*")
-        .put("webhook_url", receiver.url("/recorded")).put("severity", "warning"), key(p.apiKey())).status())
-        .isEqualTo(201);
+    ruleForEveryEvent(p, "/recorded");
     double statements = statements();
     for (int i = 0; i < 10; i++) {
       long sent = System.nanoTime();

@@ -26,9 +26,7 @@ class EndpointRecoveryTest extends WebhookNodeTest {
   void backlogFollowsFirstSuccess() {
     Partner p = api.register("Recovering Endpoint");
     receiver.script("/heal", 500, 500);
-    assertThat(api.post("/api/v1/rules", new JsonObject().put("name", "All").put("event_type_match", "*")
-        .put("webhook_url", receiver.url("/heal")).put("severity", "warning"), key(p.apiKey())).status())
-        .isEqualTo(201);
+    ruleForEveryEvent(p, "/heal");
     ingest(p, "early");
     List<Receiver.Hit> failed = receiver.await("/heal", h -> keyOf(h).equals("early"), 2, 10_000);
     assertThat(failed).as("two failed attempts, the next one 30 s away").hasSize(2);

@@ -33,9 +33,7 @@ class OutboxRetentionTest extends WebhookNodeTest {
   void oldFinishedDeliveriesGo() {
     Partner p = api.register("Retention");
     receiver.always("/keep", 200);
-    assertThat(api.post("/api/v1/rules", new JsonObject().put("name", "All").put("event_type_match", "*")
-        .put("webhook_url", receiver.url("/keep")).put("severity", "warning"), key(p.apiKey())).status())
-        .isEqualTo(201);
+    ruleForEveryEvent(p, "/keep");
     for (String keyId : new String[] {"old", "recent"}) {
       api.post("/api/v1/events/ingest", new JsonObject().put("event_type", "key_accessed").put("key_id", keyId),
           key(p.apiKey()));

@@ -1,6 +1,9 @@
 package io.keypulse.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.keypulse.db.PgTarget;
+import io.vertx.core.json.JsonObject;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 
@@ -17,6 +20,13 @@ public abstract class WebhookNodeTest extends NodeTest {
     s.put("webhook.allowed_cidrs", "127.0.0.0/8");
     webhookSettings().forEach((name, value) -> s.put("webhook." + name, value));
     return s;
+  }
+
+  /** A rule of the partner's that fires on every event, its webhooks to the receiver's path. */
+  protected void ruleForEveryEvent(Api.Partner partner, String path) {
+    assertThat(api.post("/api/v1/rules", new JsonObject().put("name", "All").put("event_type_match", "*")
+        .put("webhook_url", receiver.url(path)).put("severity", "warning"), Api.key(partner.apiKey())).status())
+        .as("rule created").isEqualTo(201);
   }
 
   @AfterAll
