@@ -84,12 +84,10 @@ public final class DeliveryVerticle extends VerticleBase {
   private boolean claiming;
   private boolean again;
   private boolean moreDue;
-  private long lastClaimMillis;
-  private boolean claimTimerSet;
+  private Spacing claims;
   private boolean recording;
   private DistributionSummary recorded;
-  private long lastRecordMillis;
-  private boolean recordTimerSet;
+  private Spacing records;
   private boolean stopping;
 
   public DeliveryVerticle(Config.Webhook config, Pool pool, Partners partners, String node, MeterRegistry metrics) {
@@ -104,6 +102,8 @@ public final class DeliveryVerticle extends VerticleBase {
   public Future<?> start() {
     sender = new WebhookSender(vertx, config, partners, metrics);
     outbox = new Outbox(pool, node);
+    claims = new Spacing(config.claimIntervalMs(), this::poke);
+    records = new Spacing(config.recordIntervalMs(), this::record);
     recorded = DistributionSummary.builder("keypulse.webhook.attempts.recorded")
         .description("Webhook attempts written per statement").register(metrics);
     Gauge.builder("keypulse.webhook.outbox.depth", depth, AtomicLong::get).description("Deliveries pending")
@@ -228,18 +228,9 @@ public final class DeliveryVerticle extends VerticleBase {
       again = true;
       return;
     }
-    long wait = lastClaimMillis + config.claimIntervalMs() - System.currentTimeMillis();
-    if (wait > 0) {
-      if (!claimTimerSet) {
-        claimTimerSet = true;
-        vertx.setTimer(wait, id -> {
-          claimTimerSet = false;
-          poke();
-        });
-      }
+    if (!claims.now(false)) {
       return;
     }
-    lastClaimMillis = System.currentTimeMillis();
     claiming = true;
     again = false;
     int perEndpoint = perEndpointShare();
@@ -340,19 +331,9 @@ public final class DeliveryVerticle extends VerticleBase {
    * webhook, more than the rest of its delivery.
    */
   private void record() {
-    if (recording || recordTimerSet || unrecorded.isEmpty()) {
+    if (recording || unrecorded.isEmpty() || !records.now(stopping || unrecorded.size() >= config.maxHeld() / 4)) {
       return;
     }
-    long wait = lastRecordMillis + config.recordIntervalMs() - System.currentTimeMillis();
-    if (wait > 0 && !stopping && unrecorded.size() < config.maxHeld() / 4) {
-      recordTimerSet = true;
-      vertx.setTimer(wait, id -> {
-        recordTimerSet = false;
-        record();
-      });
-      return;
-    }
-    lastRecordMillis = System.currentTimeMillis();
     recording = true;
     List<Outbox.Outcome> batch = new ArrayList<>(unrecorded);
     unrecorded.clear();
@@ -373,5 +354,36 @@ public final class DeliveryVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * Keeps the runs of an action at least an interval apart: asked too early, it says not yet and
+   * calls the action back (once, however often it was asked) when the interval is up.
+   */
+  private final class Spacing {
+    private final long intervalMillis;
+    private final Runnable action;
+    private long lastMillis;
+    private boolean armed;
 
+    Spacing(long intervalMillis, Runnable action) {
+      this.intervalMillis = intervalMillis;
+      this.action = action;
+    }
+
+    /** Whether the action may run now (counted as run from here); {@code anyway}: yes, whatever the interval. */
+    boolean now(boolean anyway) {
+      long wait = lastMillis + intervalMillis - System.currentTimeMillis();
+      if (wait > 0 && !anyway) {
+        if (!armed) {
+          armed = true;
+          vertx.setTimer(wait, id -> {
+            armed = false;
+            action.run();
+          });
+        }
+        return false;
+      }
+      lastMillis = System.currentTimeMillis();
+      return true;
+    }
+  }
 }
