@@ -146,7 +146,8 @@ public final class KeyPulseNode implements AutoCloseable {
     PostgresWatchdog watchdog = null;
     try {
       embedded = config.pg().embedded()
-          ? EmbeddedPostgres.start(config.dataDir(), config.pg().embeddedPort(), throwawayDataDir) : null;
+          ? EmbeddedPostgres.start(config.dataDir(), config.pg().embeddedPort(), throwawayDataDir,
+              config.pg().embeddedSettings()) : null;
       watchdog = embedded != null ? PostgresWatchdog.start(embedded, config.pg()) : null;
       PgTarget pg = embedded != null ? embedded.target() : PgTarget.parse(config.pg().url());
       log.info("Postgres at {}", pg);

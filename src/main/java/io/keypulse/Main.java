@@ -126,7 +126,8 @@ public final class Main {
    * data_dir/pg-url, readable by its owner only, for the nodes that will share it.
    */
   private static void postgres(Config config, Path scratch) throws IOException {
-    EmbeddedPostgres pg = EmbeddedPostgres.start(config.dataDir(), config.pg().embeddedPort(), scratch != null);
+    EmbeddedPostgres pg = EmbeddedPostgres.start(config.dataDir(), config.pg().embeddedPort(), scratch != null,
+        config.pg().embeddedSettings());
     PostgresWatchdog watchdog = PostgresWatchdog.start(pg, config.pg());
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       watchdog.close();

@@ -32,7 +32,8 @@ public record Config(
                      int lingerMs, long lingerMaxBytes) {}
 
   /** An empty url means: run the embedded Postgres under dataDir (and restart it when it dies). */
-  public record Pg(String url, int embeddedPort, int queryPoolSize, int writePoolSize,
+  /** embeddedSettings: the embedded server's "name=value" settings (ConfigLoader checks their form). */
+  public record Pg(String url, int embeddedPort, List<String> embeddedSettings, int queryPoolSize, int writePoolSize,
                    int connectTimeoutMs, int acquireTimeoutMs, int embeddedCheckMs, int restartBackoffMs,
                    int restartBackoffMaxMs) {
     public boolean embedded() {

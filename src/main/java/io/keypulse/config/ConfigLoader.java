@@ -128,7 +128,8 @@ public final class ConfigLoader {
             s.integer("http.header_timeout_seconds"), s.integer("http.body_timeout_seconds"),
             s.integer("http.max_connections"), s.integer("http.max_connections_per_ip"),
             s.integer("http.upload_memory_bytes"), s.integer("http.linger_ms"), s.integer("http.linger_max_bytes")),
-        new Config.Pg(s.str("pg.url"), s.integer("pg.embedded_port"), s.integer("pg.query_pool_size"),
+        new Config.Pg(s.str("pg.url"), s.integer("pg.embedded_port"),
+            embeddedSettings(s.str("pg.embedded_settings")), s.integer("pg.query_pool_size"),
             s.integer("pg.write_pool_size"), s.integer("pg.connect_timeout_ms"), s.integer("pg.acquire_timeout_ms"),
             s.integer("pg.embedded_check_ms"), s.integer("pg.restart_backoff_ms"),
             s.integer("pg.restart_backoff_max_ms")),
@@ -216,6 +217,34 @@ public final class ConfigLoader {
   }
 
   /** Every SSE stream waits this long before it starts: keep it short. */
+  /** The server's own place (address, port, socket) is the node's to set. */
+  private static final List<String> RESERVED_PG_SETTINGS =
+      List.of("listen_addresses", "port", "unix_socket_directories", "data_directory");
+
+  /**
+   * "name=value,name=value" as checked name=value pairs. They reach pg_ctl's command line, so names
+   * and values are kept to characters that need no quoting there.
+   */
+  static List<String> embeddedSettings(String text) {
+    List<String> settings = new ArrayList<>();
+    for (String part : text == null ? new String[0] : text.split(",")) {
+      String setting = part.strip();
+      if (setting.isEmpty()) {
+        continue;
+      }
+      if (!setting.matches("[a-z][a-z0-9_.]*=[A-Za-z0-9_.:+-]+")) {
+        throw new IllegalArgumentException("pg.embedded_settings: \"" + setting
+            + "\" is not name=value (letters, digits and _ . : + - in the value, no spaces or quotes)");
+      }
+      String name = setting.substring(0, setting.indexOf('='));
+      if (RESERVED_PG_SETTINGS.contains(name)) {
+        throw new IllegalArgumentException("pg.embedded_settings: " + name + " is set by the node itself");
+      }
+      settings.add(setting);
+    }
+    return List.copyOf(settings);
+  }
+
   private static int listenerCache(int millis) {
     if (millis < 0 || millis > 5000) {
       throw new IllegalArgumentException("live.listener_cache_ms must be between 0 and 5000, got " + millis);

@@ -10,6 +10,7 @@ import java.security.SecureRandom;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -30,30 +31,36 @@ public final class EmbeddedPostgres implements AutoCloseable {
   private final int port;
   private final String password;
   private final boolean throwaway;
+  /** "name=value" server settings (pg.embedded_settings), each passed as -c. */
+  private final List<String> settings;
   private final ServerCommands commands;
   private DataDirLock lock;
   private PostgresGuard guard;
   private volatile ProcessHandle postmaster;
 
-  private EmbeddedPostgres(Path dataDir, int port, boolean throwaway) throws IOException {
+  private EmbeddedPostgres(Path dataDir, int port, boolean throwaway, List<String> settings) throws IOException {
     this.dataDir = dataDir.toAbsolutePath().normalize();
     this.pgData = this.dataDir.resolve("postgres");
     this.commands = new ServerCommands(PostgresBinaries.installed().resolve("bin"), pgData);
     this.port = port > 0 ? port : freePort();
     this.password = readOrCreatePassword();
     this.throwaway = throwaway;
+    this.settings = List.copyOf(settings);
   }
 
-  /** Starts (initialising if needed) a server whose files live under dataDir/postgres. */
-  public static EmbeddedPostgres start(Path dataDir, int port) {
-    return start(dataDir, port, false);
+  /**
+   * Starts (initialising if needed) a server whose files live under dataDir/postgres, with the given
+   * "name=value" settings (pg.embedded_settings).
+   */
+  public static EmbeddedPostgres start(Path dataDir, int port, List<String> settings) {
+    return start(dataDir, port, false, settings);
   }
 
-  /** As {@link #start(Path, int)}; a throwaway dataDir is deleted should this JVM die without stopping us. */
-  public static EmbeddedPostgres start(Path dataDir, int port, boolean throwaway) {
+  /** As {@link #start(Path, int, List)}; a throwaway dataDir is deleted should this JVM die without stopping us. */
+  public static EmbeddedPostgres start(Path dataDir, int port, boolean throwaway, List<String> settings) {
     EmbeddedPostgres pg = null;
     try {
-      pg = new EmbeddedPostgres(dataDir, port, throwaway);
+      pg = new EmbeddedPostgres(dataDir, port, throwaway, settings);
       pg.startServer();
       pg.ensureDatabase();
       return pg;
@@ -99,8 +106,9 @@ public final class EmbeddedPostgres implements AutoCloseable {
     Path serverLog = pgData.resolve("postgres.log");
     long logFrom = Files.exists(serverLog) ? Files.size(serverLog) : 0;
     try {
-      commands.pgCtl("start", "-w", "-t", "60", "-l", serverLog.toString(),
-          "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200");
+      StringBuilder options = new StringBuilder("-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories=''");
+      settings.forEach(setting -> options.append(" -c ").append(setting));
+      commands.pgCtl("start", "-w", "-t", "60", "-l", serverLog.toString(), "-o", options.toString());
     } catch (IOException e) {
       throw new IOException("Postgres did not start: " + Postmaster.complaint(serverLog, logFrom), e);
     }

@@ -23,6 +23,22 @@ class ConfigLoaderTest {
   }
 
   @Test
+  @DisplayName("the embedded Postgres's settings: name=value pairs; anything a command line would need to quote is refused")
+  void embeddedSettings() {
+    assertThat(ConfigLoader.load(Map.of(), Map.of()).pg().embeddedSettings()).containsExactly("max_connections=200");
+    assertThat(ConfigLoader.load(Map.of("KEYPULSE_PG_EMBEDDED_SETTINGS", " max_connections=50, work_mem=8MB ,"),
+        Map.of()).pg().embeddedSettings()).containsExactly("max_connections=50", "work_mem=8MB");
+    assertThat(ConfigLoader.load(Map.of("KEYPULSE_PG_EMBEDDED_SETTINGS", ""), Map.of()).pg().embeddedSettings())
+        .isEmpty();
+    for (String bad : List.of("max_connections", "work_mem=8 MB", "work_mem='8MB'", "a=b;touch x", "x=$(id)")) {
+      assertThatThrownBy(() -> ConfigLoader.load(Map.of("KEYPULSE_PG_EMBEDDED_SETTINGS", bad), Map.of()))
+          .as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pg.embedded_settings");
+    }
+    assertThatThrownBy(() -> ConfigLoader.load(Map.of("KEYPULSE_PG_EMBEDDED_SETTINGS", "port=5433"), Map.of()))
+        .hasMessageContaining("set by the node itself");
+  }
+
+  @Test
   @DisplayName("the environment variables SPEC §9 names override the file, typed")
   void environment() {
     Config c = ConfigLoader.load(Map.of(

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import org.junit.jupiter.api.DisplayName;
@@ -21,13 +22,13 @@ class EmbeddedPostgresTest {
   @DisplayName("keeps its data across a stop and a start in the same directory")
   void survivesRestart() throws Exception {
     Path dir = TestPostgres.tempDir("kp-pg-restart-");
-    EmbeddedPostgres pg = EmbeddedPostgres.start(dir, 0);
+    EmbeddedPostgres pg = EmbeddedPostgres.start(dir, 0, TestPostgres.settings());
     try {
       sql(pg.target(), "CREATE TABLE memo (note text); INSERT INTO memo VALUES ('kept')");
     } finally {
       pg.stop();
     }
-    EmbeddedPostgres again = EmbeddedPostgres.start(dir, 0);
+    EmbeddedPostgres again = EmbeddedPostgres.start(dir, 0, TestPostgres.settings());
     try {
       assertThat(again.target().password()).isEqualTo(pg.target().password());
       assertThat(count(again.target(), "SELECT count(*) FROM memo WHERE note = 'kept'")).isEqualTo(1);
@@ -37,14 +38,32 @@ class EmbeddedPostgresTest {
   }
 
   @Test
+  @DisplayName("starts with the server settings pg.embedded_settings gives, and keeps them across a restart")
+  void settings() throws Exception {
+    Path dir = TestPostgres.tempDir("kp-pg-settings-");
+    List<String> settings = List.of("max_connections=37", "work_mem=8MB");
+    for (int start = 0; start < 2; start++) {
+      EmbeddedPostgres pg = EmbeddedPostgres.start(dir, 0, settings);
+      try {
+        assertThat(count(pg.target(), "SELECT setting::int FROM pg_settings WHERE name = 'max_connections'"))
+            .isEqualTo(37);
+        assertThat(count(pg.target(), "SELECT setting::int FROM pg_settings WHERE name = 'work_mem'"))
+            .isEqualTo(8 * 1024);
+      } finally {
+        pg.stop();
+      }
+    }
+  }
+
+  @Test
   @DisplayName("starts despite a stale postmaster.pid left by a crash")
   void stalePidFile() throws Exception {
     Path dir = TestPostgres.tempDir("kp-pg-stale-");
-    EmbeddedPostgres.start(dir, 0).stop();
+    EmbeddedPostgres.start(dir, 0, TestPostgres.settings()).stop();
     // A pid that is alive but not a Postgres server: this test's own JVM.
     Files.writeString(dir.resolve("postgres/postmaster.pid"), ProcessHandle.current().pid() + "\n" + dir + "\n");
 
-    EmbeddedPostgres pg = EmbeddedPostgres.start(dir, 0);
+    EmbeddedPostgres pg = EmbeddedPostgres.start(dir, 0, TestPostgres.settings());
     try {
       assertThat(count(pg.target(), "SELECT 1")).isEqualTo(1);
     } finally {
@@ -65,7 +84,7 @@ class EmbeddedPostgresTest {
     owner.kill();
     assertThat(orphanServer.isAlive()).as("an orphan is left").isTrue();
 
-    EmbeddedPostgres pg = EmbeddedPostgres.start(dir, 0);
+    EmbeddedPostgres pg = EmbeddedPostgres.start(dir, 0, TestPostgres.settings());
     try {
       assertThat(pg.port()).isNotEqualTo(orphan.port());
       assertThat(count(pg.target(), "SELECT count(*) FROM memo")).isEqualTo(1);
@@ -80,9 +99,9 @@ class EmbeddedPostgresTest {
   @DisplayName("refuses a directory whose server belongs to a running node, and leaves that server alone")
   void ownedByRunningNode() throws Exception {
     Path dir = TestPostgres.tempDir("kp-pg-owned-");
-    EmbeddedPostgres owner = EmbeddedPostgres.start(dir, 0);
+    EmbeddedPostgres owner = EmbeddedPostgres.start(dir, 0, TestPostgres.settings());
     try {
-      assertThatThrownBy(() -> EmbeddedPostgres.start(dir, 0))
+      assertThatThrownBy(() -> EmbeddedPostgres.start(dir, 0, TestPostgres.settings()))
           .hasMessageContaining("belongs to a running process (pid " + ProcessHandle.current().pid());
       assertThat(owner.isRunning()).isTrue();
       assertThat(count(owner.target(), "SELECT 1")).isEqualTo(1);

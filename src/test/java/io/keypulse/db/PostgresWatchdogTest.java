@@ -20,7 +20,7 @@ class PostgresWatchdogTest {
   @DisplayName("while a dead server cannot be restarted it reports down with Postgres' reason, and keeps trying")
   void retriesUntilTheServerCanStart() throws Exception {
     Path dir = TestPostgres.tempDir("kp-pg-watchdog-");
-    EmbeddedPostgres pg = EmbeddedPostgres.start(dir, 0);
+    EmbeddedPostgres pg = EmbeddedPostgres.start(dir, 0, TestPostgres.settings());
     Path conf = dir.resolve("postgres/postgresql.conf");
     Path hidden = dir.resolve("postgres/postgresql.conf.away");
     try (PostgresWatchdog watchdog = PostgresWatchdog.start(pg, settings(200, 100, 400))) {
@@ -45,7 +45,7 @@ class PostgresWatchdogTest {
   }
 
   private static Config.Pg settings(int checkMs, int backoffMs, int backoffMaxMs) {
-    return new Config.Pg("", 0, 1, 1, 2000, 3000, checkMs, backoffMs, backoffMaxMs);
+    return new Config.Pg("", 0, List.of(), 1, 1, 2000, 3000, checkMs, backoffMs, backoffMaxMs);
   }
 
   /** The states seen (each change once) until the wanted one, within 30 s. */

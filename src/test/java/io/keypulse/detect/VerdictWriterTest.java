@@ -27,7 +27,7 @@ class VerdictWriterTest {
     Db db = new Db(pg);
     Vertx vertx = Vertx.vertx();
     try {
-      Pool pool = Pools.write(vertx, new Config.Pg(pg.url(), 0, 1, 1, 2000, 3000, 1000, 1000, 30000), pg);
+      Pool pool = Pools.write(vertx, new Config.Pg(pg.url(), 0, List.of(), 1, 1, 2000, 3000, 1000, 1000, 30000), pg);
       VerdictWriter writer = new VerdictWriter(vertx, pool);
       Promise<Void> drained = Promise.promise();
       // The writer is event-loop confined. The first checkpoint starts a write; the next two queue

@@ -75,7 +75,7 @@ class RetentionTest {
     }
     Vertx vertx = Vertx.vertx();
     try {
-      Pool pool = Pools.write(vertx, new Config.Pg(pg.url(), 0, 1, 2, 2000, 3000, 1000, 1000, 30000), pg);
+      Pool pool = Pools.write(vertx, new Config.Pg(pg.url(), 0, List.of(), 1, 2, 2000, 3000, 1000, 1000, 30000), pg);
       Retention retention = new Retention(pool, 30, 3, 7);
 
       assertThat(retention.ensureAhead().await()).as("week + 3 ahead, 4 tables").isEqualTo(4);

@@ -27,7 +27,7 @@ class EventWriterTest {
     Vertx vertx = Vertx.vertx();
     try {
       // One connection: the flush after the failed one reuses it.
-      Pool pool = Pools.write(vertx, new Config.Pg(pg.url(), 0, 1, 1, 2000, 3000, 1000, 1000, 30000), pg);
+      Pool pool = Pools.write(vertx, new Config.Pg(pg.url(), 0, List.of(), 1, 1, 2000, 3000, 1000, 1000, 30000), pg);
       EventWriter writer = new EventWriter(pool, "node-a", 30);
       Future<EventWriter.Flushed> failed = writer.append(List.of(event("k1", "nominal"), event("k2", "not-a-severity")));
       assertThat(failed.toCompletionStage().toCompletableFuture()).failsWithin(java.time.Duration.ofSeconds(10));

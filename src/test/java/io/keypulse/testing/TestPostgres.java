@@ -1,6 +1,7 @@
 package io.keypulse.testing;
 
 import io.keypulse.Main;
+import io.keypulse.config.ConfigLoader;
 import io.keypulse.db.EmbeddedPostgres;
 import io.keypulse.db.PgTarget;
 import java.io.IOException;
@@ -10,6 +11,7 @@ import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -44,14 +46,19 @@ public final class TestPostgres {
 
   /** A server of its own, for tests that stop and start Postgres under load. */
   public static EmbeddedPostgres dedicatedServer() {
-    return EmbeddedPostgres.start(tempDir("keypulse-pg-dedicated-"), 0);
+    return EmbeddedPostgres.start(tempDir("keypulse-pg-dedicated-"), 0, settings());
   }
 
   private static EmbeddedPostgres server() {
     if (server == null) {
-      server = EmbeddedPostgres.start(tempDir("keypulse-pg-tests-"), 0);
+      server = EmbeddedPostgres.start(tempDir("keypulse-pg-tests-"), 0, settings());
     }
     return server;
+  }
+
+  /** The embedded server's settings as conf/keypulse.yaml gives them (pg.embedded_settings). */
+  public static List<String> settings() {
+    return ConfigLoader.load(Map.of(), Map.of()).pg().embeddedSettings();
   }
 
   /** A new directory, removed with everything in it when the test JVM exits. */
