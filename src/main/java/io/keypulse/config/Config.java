@@ -31,8 +31,10 @@ public record Config(
                      int bodyTimeoutSeconds, int maxConnections, int maxConnectionsPerIp, long uploadMemoryBytes,
                      int lingerMs, long lingerMaxBytes) {}
 
-  /** An empty url means: run the embedded Postgres under dataDir (and restart it when it dies). */
-  /** embeddedSettings: the embedded server's "name=value" settings (ConfigLoader checks their form). */
+  /**
+   * An empty url means: run the embedded Postgres under dataDir (and restart it when it dies), with
+   * embeddedSettings, its "name=value" server settings (ConfigLoader checks their form).
+   */
   public record Pg(String url, int embeddedPort, List<String> embeddedSettings, int queryPoolSize, int writePoolSize,
                    int connectTimeoutMs, int acquireTimeoutMs, int embeddedCheckMs, int restartBackoffMs,
                    int restartBackoffMaxMs) {

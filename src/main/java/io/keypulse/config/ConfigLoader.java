@@ -216,7 +216,6 @@ public final class ConfigLoader {
     return seconds;
   }
 
-  /** Every SSE stream waits this long before it starts: keep it short. */
   /** The server's own place (address, port, socket) is the node's to set. */
   private static final List<String> RESERVED_PG_SETTINGS =
       List.of("listen_addresses", "port", "unix_socket_directories", "data_directory");
@@ -245,6 +244,7 @@ public final class ConfigLoader {
     return List.copyOf(settings);
   }
 
+  /** Every SSE stream waits this long before it starts: keep it short. */
   private static int listenerCache(int millis) {
     if (millis < 0 || millis > 5000) {
       throw new IllegalArgumentException("live.listener_cache_ms must be between 0 and 5000, got " + millis);
