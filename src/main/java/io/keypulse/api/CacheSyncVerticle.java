@@ -4,6 +4,7 @@ import io.keypulse.bus.Addresses;
 import io.keypulse.bus.CredentialsChanged;
 import io.keypulse.bus.PartnerSettingsChanged;
 import io.keypulse.detect.PartnerSettingsCache;
+import io.keypulse.ops.Staggered;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import org.slf4j.Logger;
@@ -29,7 +30,7 @@ public final class CacheSyncVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    vertx.setPeriodic(flushSeconds * 1000L, id -> credentials.flushUsed()
+    Staggered.every(vertx, flushSeconds * 1000L, id -> credentials.flushUsed()
         .onFailure(e -> log.debug("could not record the last use of API keys: {}", e.toString())));
     return Future.join(
         vertx.eventBus().<CredentialsChanged>consumer(Addresses.CREDENTIALS_CHANGED,

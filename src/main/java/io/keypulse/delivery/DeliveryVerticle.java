@@ -6,6 +6,7 @@ import io.keypulse.bus.DeliveriesDue;
 import io.keypulse.bus.RequestIds;
 import io.keypulse.bus.RuleMatches;
 import io.keypulse.config.Config;
+import io.keypulse.ops.Staggered;
 import io.keypulse.partner.Partners;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -110,9 +111,9 @@ public final class DeliveryVerticle extends VerticleBase {
         .register(metrics);
     Gauge.builder("keypulse.webhook.outbox.oldest.seconds", oldestSeconds, AtomicLong::get)
         .description("Age of the oldest pending delivery").register(metrics);
-    vertx.setPeriodic(config.pollMs(), id -> poke());
-    vertx.setPeriodic(config.leaseSeconds() * 1000L / 3, id -> leases());
-    vertx.setPeriodic(DEPTH_EVERY_MILLIS, id -> outbox.depth().onSuccess(d -> {
+    Staggered.every(vertx, config.pollMs(), id -> poke());
+    Staggered.every(vertx, config.leaseSeconds() * 1000L / 3, id -> leases());
+    Staggered.every(vertx, DEPTH_EVERY_MILLIS, id -> outbox.depth().onSuccess(d -> {
       depth.set(d.getLong("depth"));
       oldestSeconds.set(d.getDouble("oldest_seconds").longValue());
     }));

@@ -9,6 +9,7 @@ import io.keypulse.bus.ProvisionCheck;
 import io.keypulse.bus.ProvisionVerdict;
 import io.keypulse.bus.RequestIds;
 import io.keypulse.db.Pools;
+import io.keypulse.ops.Staggered;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -64,7 +65,7 @@ public final class DetectorVerticle extends VerticleBase {
     slots = new ShardSlots(shard, setup, router, loader, writer);
     partitions = new Partitions(shard, setup.config().detect().shardsPerNode(), context, slots::release);
     migrationListener = setup.hazelcast().getPartitionService().addMigrationListener(partitions);
-    vertx.setPeriodic(setup.config().detect().checkpointSeconds() * 1000L, id -> slots.checkpointRound(false, now()));
+    Staggered.every(vertx, setup.config().detect().checkpointSeconds() * 1000L, id -> slots.checkpointRound(false, now()));
     return vertx.eventBus().consumer(address, this::onMessage).completion();
   }
 

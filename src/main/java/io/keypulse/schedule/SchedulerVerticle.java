@@ -8,6 +8,7 @@ import io.keypulse.db.Pools;
 import io.keypulse.delivery.DeliveryLog;
 import io.keypulse.detect.DetectRouter;
 import io.keypulse.idempotency.IdempotencyKeys;
+import io.keypulse.ops.Staggered;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.sqlclient.Pool;
@@ -80,19 +81,19 @@ public final class SchedulerVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     pool = Pools.query(vertx, config.pg(), pg);
-    vertx.setPeriodic(config.schedule().rotationCheckSeconds() * 1000L, id -> {
+    Staggered.every(vertx, config.schedule().rotationCheckSeconds() * 1000L, id -> {
       if (!rotating && leads(hazelcast)) {
         rotating = true;
         rotationSweep(0).onComplete(done -> rotating = false).onFailure(e -> log.warn("rotation sweep: {}", e.toString()));
       }
     });
-    vertx.setPeriodic(config.schedule().rescueCheckSeconds() * 1000L, id -> {
+    Staggered.every(vertx, config.schedule().rescueCheckSeconds() * 1000L, id -> {
       if (!rescuing && leads(hazelcast)) {
         rescuing = true;
         rescueSweep(0).onComplete(done -> rescuing = false).onFailure(e -> log.warn("rescue sweep: {}", e.toString()));
       }
     });
-    vertx.setPeriodic(config.schedule().retentionCheckSeconds() * 1000L, id -> {
+    Staggered.every(vertx, config.schedule().retentionCheckSeconds() * 1000L, id -> {
       if (!pruning && leads(hazelcast)) {
         pruning = true;
         prune(0).compose(done -> expireKeys(0)).compose(done -> retention()).onComplete(done -> pruning = false)

@@ -18,6 +18,7 @@ import io.keypulse.detect.DerivedSeverity;
 import io.keypulse.detect.DetectRouter;
 import io.keypulse.idempotency.IdempotencyKeys;
 import io.keypulse.ops.LogThrottle;
+import io.keypulse.ops.Staggered;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -140,7 +141,7 @@ public final class EventStoreVerticle extends VerticleBase {
     Gauge.builder("keypulse.store.flushes.in_flight", inFlight, ArrayDeque::size)
         .description("Group commits sent and not yet released").register(metrics);
     consumer = vertx.eventBus().localConsumer(Addresses.STORE_APPEND, this::onAppend);
-    vertx.setPeriodic(PRUNE_EVERY_MILLIS, id -> writePool.query(PRUNE_ARRIVALS).execute()
+    Staggered.every(vertx, PRUNE_EVERY_MILLIS, id -> writePool.query(PRUNE_ARRIVALS).execute()
         .onFailure(e -> log.warn("could not prune stats_arrivals: {}", e.toString())));
     return consumer.completion();
   }
