@@ -15,9 +15,14 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -27,7 +32,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * on every event, a receiver on loopback, ingest flat out again (webhooks delivered while it ran
  * against the plain ingest rate, the backlog at its end and how soon it drained); then ingest at a
  * steady rate of half that maximum: end-to-end latency from the ingest request to the webhook's
- * arrival, deliveries per second, lost and duplicated deliveries.
+ * arrival, deliveries per second, lost and duplicated deliveries, and the 100 ms windows (UTC) in which
+ * the webhooks over the latency bar were sent, to be lined up with the node's and Postgres's logs.
  *
  * <p>Usage: WebhookBench BASE_URL API_KEY SECONDS [RATE [NODE_PID]]. The load generator and the receiver
  * share this JVM, so one clock times both ends. With the node's pid, each warm-up runs until the node's JIT
@@ -366,6 +372,11 @@ public final class WebhookBench {
     List<Double> ingest = new ArrayList<>();
     long lost = 0;
     long lastArrival = started;
+    // Send time (UTC, 100 ms windows) -> [webhooks sent then, of those over the bar]: to line the tail
+    // up with the node's and Postgres's logs.
+    TreeMap<Long, int[]> windows = new TreeMap<>();
+    long wallMillis = System.currentTimeMillis();
+    long wallNanos = System.nanoTime();
     for (long n = from + 1; n <= to; n++) {
       long acked = ackedAt.get(n);
       if (acked == 0) {
@@ -377,7 +388,11 @@ public final class WebhookBench {
         lost++;
         continue;
       }
-      e2e.add((arrived - sentAt.get(n)) / 1e6);
+      double ms = (arrived - sentAt.get(n)) / 1e6;
+      e2e.add(ms);
+      int[] w = windows.computeIfAbsent((wallMillis - (wallNanos - sentAt.get(n)) / 1_000_000) / 100, k -> new int[2]);
+      w[0]++;
+      w[1] += ms > 25 ? 1 : 0;
       lastArrival = Math.max(lastArrival, arrived);
     }
     Collections.sort(e2e);
@@ -399,11 +414,25 @@ public final class WebhookBench {
     System.out.printf("ingest -> webhook received ms:  p50 %.1f  p99 %.1f  max %.1f  (bar: p99 <= 25)%n",
         pct(e2e, 50), pct(e2e, 99), pct(e2e, 100));
     System.out.printf("deliveries/s: %.0f (%d in %.1f s)%n", e2e.size() / window, e2e.size(), window);
+    System.out.println(slowWindows(windows));
     long events = Math.max(1, to - from);
     System.out.printf("CPU in the steady run, us per event: node %s, this benchmark (load and receiver) %.0f;"
             + " the machine was %.0f %% busy (2 cores)%n", nodePid > 0 ? String.format("%.0f", used.node() * 1e4 / events)
             : "-", used.bench() * 1e4 / events, used.machine() / (seconds * 2.0));
     System.out.printf("lost: %d, duplicates: %d%s%n", lost, duplicates.get(), drained ? "" : " (not drained in 30 s)");
+  }
+
+  /** The 100 ms windows with the most webhooks over 25 ms, in time order, and how many windows had any. */
+  private static String slowWindows(TreeMap<Long, int[]> windows) {
+    List<Map.Entry<Long, int[]>> slow = new ArrayList<>(windows.entrySet().stream().filter(e -> e.getValue()[1] > 0)
+        .sorted((a, b) -> Integer.compare(b.getValue()[1], a.getValue()[1])).limit(10).toList());
+    slow.sort(Map.Entry.comparingByKey());
+    DateTimeFormatter time = DateTimeFormatter.ofPattern("HH:mm:ss.S").withZone(ZoneOffset.UTC);
+    StringBuilder out = new StringBuilder(String.format("over 25 ms: in %d of %d 100 ms windows (by send time);"
+        + " the worst (UTC, over/sent):", windows.values().stream().filter(w -> w[1] > 0).count(), windows.size()));
+    slow.forEach(e -> out.append(String.format(" %s %d/%d", time.format(Instant.ofEpochMilli(e.getKey() * 100)),
+        e.getValue()[1], e.getValue()[0])));
+    return out.toString();
   }
 
   private static double pct(List<Double> sorted, int p) {
