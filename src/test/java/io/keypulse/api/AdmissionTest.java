@@ -40,7 +40,10 @@ class AdmissionTest extends NodeTest {
     s.put("http.upload_memory_bytes", 100_000);
     s.put("live.max_streams_per_partner", 2);
     s.put("rate_limit.refusal_delay_ms", 300);
-    s.put("http.linger_ms", 500);
+    // Well above finishBodyAfterAnswer's pause (400 ms), which must outlast a sweep (250 ms) but not
+    // a linger gap: at 500 a busy CI machine stretched the 600 ms pause it had past the gap, and the
+    // node rightly closed the connection before the body came.
+    s.put("http.linger_ms", 1_000);
     s.put("http.linger_max_bytes", 300_000);
     return s;
   }
@@ -304,11 +307,12 @@ class AdmissionTest extends NodeTest {
 
   /**
    * After an answer that came before the body was read: sends the rest of the body (length bytes,
-   * the first already sent) slowly, past a sweep of the connection guard (250 ms) that used to close
-   * the connection with it unread; the connection must take it all and close when it ends.
+   * the first already sent) slowly, after a pause longer than a sweep of the connection guard
+   * (250 ms), which used to close the connection with it unread, and shorter than http.linger_ms;
+   * the connection must take it all and close when it ends, well before a linger gap would close it.
    */
   private static void finishBodyAfterAnswer(Socket s, int length) throws IOException {
-    Sleep.millis(600);
+    Sleep.millis(400);
     OutputStream out = s.getOutputStream();
     byte[] chunk = " ".repeat(10_000).getBytes(StandardCharsets.US_ASCII);
     for (int left = length - 1; left > 0; left -= chunk.length) {
