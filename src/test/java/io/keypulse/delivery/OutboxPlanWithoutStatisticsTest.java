@@ -22,19 +22,20 @@ import org.junit.jupiter.api.Test;
 @DisplayName("The outbox's lookups by id on a week without statistics")
 class OutboxPlanWithoutStatisticsTest {
   private static final int ROWS = 20_000;
+  /** A batch of recorded attempts as seen under load. */
+  private static final int BATCH = 276;
 
   @Test
   @DisplayName("recording attempts and renewing claims read deliveries by id, not the whole partition")
   void deliveriesById() throws Exception {
     Db db = Db.migratedWithPartner("p_nostats");
-    String partition = "deliveries_w" + Weeks.week(Instant.now());
-    db.execute("ALTER TABLE " + partition + " SET (autovacuum_enabled = off)");
+    String partition = thisWeekUnanalyzed(db, "deliveries");
     db.execute("INSERT INTO deliveries (partner_id, event, url, payload, status, claimed_by) SELECT 'p_nostats', "
         + "'test', 'http://127.0.0.1:9/hook', '{}', 'pending', 'node' FROM generate_series(1, " + ROWS + ")");
     db.execute("VACUUM " + partition);
     String ids = db.<String>column("SELECT string_agg(id::text, ',') FROM (SELECT id FROM deliveries "
-        + "ORDER BY id DESC LIMIT 276) x").get(0);
-    String n = "276";
+        + "ORDER BY id DESC LIMIT " + BATCH + ") x").get(0);
+    String n = Integer.toString(BATCH);
     String recordArgs = "'{" + ids + "}', array_fill(1, ARRAY[" + n + "]), array_fill(now(), ARRAY[" + n + "]), "
         + "array_fill(200, ARRAY[" + n + "]), array_fill(3, ARRAY[" + n + "]), array_fill(NULL::text, ARRAY[" + n + "]), "
         + "array_fill('delivered'::text, ARRAY[" + n + "]), array_fill(now(), ARRAY[" + n + "]), 'node', "
@@ -54,8 +55,7 @@ class OutboxPlanWithoutStatisticsTest {
   @DisplayName("the events of claimed rule matches are found by their primary key, not by their partner's keys")
   void eventsByPrimaryKey() throws Exception {
     Db db = Db.migratedWithPartner("p_nostats_ev");
-    String partition = "events_w" + Weeks.week(Instant.now());
-    db.execute("ALTER TABLE " + partition + " SET (autovacuum_enabled = off)");
+    String partition = thisWeekUnanalyzed(db, "events");
     db.execute("SELECT keypulse_lock_event_writers()"); // as a flush does: ids from this week's base on
     db.execute("INSERT INTO events (partner_id, key_id, event_type, canonical_type, severity, details, occurred_at, "
         + "created_at) SELECT 'p_nostats_ev', 'k' || (g % 1000), 'key.signed', 'sign', 'nominal', '{}', now(), now() "
@@ -69,6 +69,13 @@ class OutboxPlanWithoutStatisticsTest {
     assertThat(plan).as("the plan names this week's partition").contains(partition)
         .contains(partition + "_pkey").doesNotContain("Seq Scan on " + partition + " ")
         .doesNotContain(partition + "_partner_id_key_id_id_idx");
+  }
+
+  /** This week's partition of the table, which autovacuum leaves alone: only the test's VACUUM touches it. */
+  private static String thisWeekUnanalyzed(Db db, String table) {
+    String partition = table + "_w" + Weeks.week(Instant.now());
+    db.execute("ALTER TABLE " + partition + " SET (autovacuum_enabled = off)");
+    return partition;
   }
 
   /** The statements' plans, custom and generic, with the partition in the state above (never analyzed). */
