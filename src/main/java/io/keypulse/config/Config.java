@@ -43,7 +43,8 @@ public record Config(
     }
   }
 
-  public record Store(int flushMaxEvents, int flushIntervalMs, int flushesInFlight, int maxPendingEvents,
+  public record Store(int flushMaxEvents, int flushIntervalMs, int flushesInFlight, int writers,
+                      int flushParallelMinEvents, int maxPendingEvents,
                       int appendTimeoutSeconds) {}
 
   public record Ingest(int maxBatch, int maxDetailsBytes, int maxKeyIdLength, int maxActorLength,

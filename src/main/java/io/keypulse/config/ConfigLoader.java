@@ -135,6 +135,8 @@ public final class ConfigLoader {
             s.integer("pg.restart_backoff_max_ms")),
         new Config.Store(s.integer("store.flush_max_events"), s.integer("store.flush_interval_ms"),
             flushesInFlight(s.integer("store.flushes_in_flight")),
+            writers(s.integer("store.writers"), s.integer("pg.write_pool_size")),
+            positive("store.flush_parallel_min_events", s.integer("store.flush_parallel_min_events")),
             s.integer("store.max_pending_events"), s.integer("store.append_timeout_seconds")),
         new Config.Ingest(s.integer("ingest.max_batch"), s.integer("ingest.max_details_bytes"),
             s.integer("ingest.max_key_id_length"), s.integer("ingest.max_actor_length"),
@@ -204,6 +206,25 @@ public final class ConfigLoader {
   private static int flushesInFlight(int n) {
     if (n < 1 || n > 16) {
       throw new IllegalArgumentException("store.flushes_in_flight must be between 1 and 16, got " + n);
+    }
+    return n;
+  }
+
+  private static int positive(String name, int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException(name + " must be at least 1, got " + n);
+    }
+    return n;
+  }
+
+  /** The writers hold their connections; the write pool keeps one more for the store's other statements. */
+  private static int writers(int n, int writePoolSize) {
+    if (n < 1 || n > 8) {
+      throw new IllegalArgumentException("store.writers must be between 1 and 8, got " + n);
+    }
+    if (n >= writePoolSize) {
+      throw new IllegalArgumentException("store.writers (" + n + ") must be below pg.write_pool_size ("
+          + writePoolSize + "): the store needs a connection besides its writers'");
     }
     return n;
   }

@@ -40,17 +40,18 @@ public final class IdempotencyKeys {
       """.formatted(TTL);
 
   /**
-   * Part of the group commit's statement (EventWriter): one row per keyed request of the flush, with
-   * the ids of its events (the flush's ordinals first_ord..last_ord, 1-based; ids follow input order).
-   * Its parameters come after the events' ten: scope, key, hash, status, first_ord, last_ord.
+   * Part of the group commit's statement for what flushes share (EventWriter): one row per keyed
+   * request of the flush, with the ids of its events (the flush's ordinals first_ord..last_ord,
+   * 1-based: a flush's ids are one block in input order, starting at keypulse.first_event_id, V18).
+   * Its parameters are the statement's only ones: scope, key, hash, status, first_ord, last_ord.
    */
   public static final String CLAIMS_CTE = """
-      numbered AS (SELECT id, row_number() OVER (ORDER BY id) AS ord FROM ins),
       claimed AS (
         INSERT INTO idempotency_keys (scope, idem_key, request_hash, status, event_ids)
         SELECT c.scope, c.idem_key, c.request_hash, c.status,
-               ARRAY(SELECT n.id FROM numbered n WHERE n.ord BETWEEN c.first_ord AND c.last_ord ORDER BY n.id)
-        FROM unnest($13::text[], $14::text[], $15::text[], $16::int[], $17::int[], $18::int[])
+               ARRAY(SELECT current_setting('keypulse.first_event_id')::bigint + g - 1
+                     FROM generate_series(c.first_ord, c.last_ord) AS g ORDER BY g)
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[])
              AS c(scope, idem_key, request_hash, status, first_ord, last_ord)
       ),
       """;

@@ -44,10 +44,10 @@ import org.slf4j.LoggerFactory;
  * commits them together (group commit). A flush starts shortly after the first event arrives when
  * none is in flight; while one is, what arrives gathers into the next, which goes out the moment the
  * one in flight is released. Only when a full flush ({@code store.flush_max_events}) waits does
- * another go out before that, up to {@code store.flushes_in_flight} (pipelined on the writer's one
- * connection, so Postgres starts it the moment the one before commits). Every flush costs Postgres
- * its fixed part (BEGIN, the lock, the statement's set-up, COMMIT), so a few large flushes beat many
- * small ones: measured side by side against sending a flush whenever there was room in flight, the
+ * another go out before that, up to {@code store.flushes_in_flight}, on the writer's next connection
+ * ({@code store.writers}): Postgres inserts their events side by side, and commits them in id order.
+ * Every flush costs Postgres its fixed part (BEGIN, drawing ids, the wait, the statements' set-up,
+ * COMMIT), so a few large flushes beat many small ones: measured side by side against sending a flush whenever there was room in flight, the
  * node spent 25-30 % less CPU per event and Postgres 32-43 % less (README, Benchmarks).
  *
  * <p>Every request is answered only after its flush committed, so a 2xx always means "in Postgres".
@@ -131,7 +131,7 @@ public final class EventStoreVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    writer = new EventWriter(writePool, node, leaseSeconds);
+    writer = new EventWriter(writePool, config.writers(), node, leaseSeconds);
     flushSizes = DistributionSummary.builder("keypulse.store.flush.events")
         .description("Events committed per group commit").publishPercentileHistogram().register(metrics);
     flushTimes = Timer.builder("keypulse.store.flush.duration")
@@ -167,7 +167,8 @@ public final class EventStoreVerticle extends VerticleBase {
     }
     queue.add(new Pending(request, events, RequestIds.of(request.headers())));
     queuedEvents += events.size();
-    if (queuedEvents >= config.flushMaxEvents()) {
+    if (queuedEvents >= config.flushMaxEvents()
+        || (queuedEvents >= config.flushParallelMinEvents() && inFlight.size() < config.writers())) {
       flush();
     } else if (timer < 0 && inFlight.isEmpty()) {
       timer = vertx.setTimer(config.flushIntervalMs(), id -> {
@@ -178,11 +179,14 @@ public final class EventStoreVerticle extends VerticleBase {
   }
 
   /**
-   * Sends what waits: at once when nothing is in flight; besides flushes in flight, only full ones,
-   * as many as there is room for. A partial one waits for the flush in flight to be released.
+   * Sends what waits: at once when nothing is in flight; beside flushes in flight, one of at least
+   * {@code store.flush_parallel_min_events} while a writer connection is free, and full ones as long
+   * as there is room. A smaller one waits for the flushes in flight to be released: flushes of a few
+   * dozen events side by side cost more in their fixed parts than they gain (README, Benchmarks).
    */
   private void flush() {
     while (!queue.isEmpty() && (inFlight.isEmpty()
+        || (inFlight.size() < config.writers() && queuedEvents >= config.flushParallelMinEvents())
         || (inFlight.size() < config.flushesInFlight() && queuedEvents >= config.flushMaxEvents()))) {
       send(takeGroup());
     }
@@ -209,8 +213,9 @@ public final class EventStoreVerticle extends VerticleBase {
   }
 
   /**
-   * Releases the flushes at the head that have an outcome, in the order they were sent. The writer's
-   * one connection already returns them in that order; this makes the promise not depend on it.
+   * Releases the flushes at the head that have an outcome, in the order they were sent, which is the
+   * order of their ids (EventWriter): answers of flushes on different connections may arrive in
+   * another order.
    */
   private void release() {
     List<Flush> committed = new ArrayList<>(1);

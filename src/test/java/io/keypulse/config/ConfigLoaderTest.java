@@ -39,6 +39,22 @@ class ConfigLoaderTest {
   }
 
   @Test
+  @DisplayName("the store's writers: between 1 and 8, and below the write pool's size, which keeps one connection besides")
+  void writers() {
+    Config.Store store = ConfigLoader.load(Map.of(), Map.of()).store();
+    assertThat(store.writers()).isEqualTo(2);
+    assertThat(store.flushParallelMinEvents()).isEqualTo(100);
+    assertThat(ConfigLoader.load(Map.of("KEYPULSE_STORE_WRITERS", "4", "KEYPULSE_PG_WRITE_POOL_SIZE", "5"), Map.of())
+        .store().writers()).isEqualTo(4);
+    assertThatThrownBy(() -> ConfigLoader.load(Map.of("KEYPULSE_STORE_WRITERS", "3"), Map.of()))
+        .hasMessageContaining("store.writers (3) must be below pg.write_pool_size (3)");
+    assertThatThrownBy(() -> ConfigLoader.load(Map.of("KEYPULSE_STORE_WRITERS", "0"), Map.of()))
+        .hasMessageContaining("store.writers must be between 1 and 8");
+    assertThatThrownBy(() -> ConfigLoader.load(Map.of("KEYPULSE_STORE_FLUSH_PARALLEL_MIN_EVENTS", "0"), Map.of()))
+        .hasMessageContaining("store.flush_parallel_min_events must be at least 1");
+  }
+
+  @Test
   @DisplayName("the environment variables SPEC §9 names override the file, typed")
   void environment() {
     Config c = ConfigLoader.load(Map.of(

@@ -56,7 +56,7 @@ class OutboxPlanWithoutStatisticsTest {
   void eventsByPrimaryKey() throws Exception {
     Db db = Db.migratedWithPartner("p_nostats_ev");
     String partition = thisWeekUnanalyzed(db, "events");
-    db.execute("SELECT keypulse_lock_event_writers()"); // as a flush does: ids from this week's base on
+    db.execute("SELECT keypulse_claim_event_ids(1)"); // as a flush does: ids from this week's base on
     db.execute("INSERT INTO events (partner_id, key_id, event_type, canonical_type, severity, details, occurred_at, "
         + "created_at) SELECT 'p_nostats_ev', 'k' || (g % 1000), 'key.signed', 'sign', 'nominal', '{}', now(), now() "
         + "FROM generate_series(1, " + ROWS + ") g");

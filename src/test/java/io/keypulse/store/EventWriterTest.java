@@ -12,7 +12,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -28,9 +30,9 @@ class EventWriterTest {
     try {
       // One connection: the flush after the failed one reuses it.
       Pool pool = Pools.write(vertx, new Config.Pg(pg.url(), 0, List.of(), 1, 1, 2000, 3000, 1000, 1000, 30000), pg);
-      EventWriter writer = new EventWriter(pool, "node-a", 30);
+      EventWriter writer = new EventWriter(pool, 1, "node-a", 30);
       Future<EventWriter.Flushed> failed = writer.append(List.of(event("k1", "nominal"), event("k2", "not-a-severity")));
-      assertThat(failed.toCompletionStage().toCompletableFuture()).failsWithin(java.time.Duration.ofSeconds(10));
+      assertThat(failed.toCompletionStage().toCompletableFuture()).failsWithin(Duration.ofSeconds(10));
       assertThat(db.count("SELECT count(*) FROM events")).isZero();
       assertThat(db.count("SELECT count(*) FROM keys")).isZero();
 
@@ -59,6 +61,51 @@ class EventWriterTest {
           .isEqualTo(1);
       assertThat(db.count("SELECT count(*) FROM deliveries WHERE claimed_by = 'node-a' "
           + "AND claim_until BETWEEN now() + interval '25 seconds' AND now() + interval '31 seconds'")).isEqualTo(4);
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  @Test
+  @DisplayName("flushes on two connections commit in the order they drew their ids, however long the first takes")
+  void commitsInIdOrder() throws Exception {
+    Db db = Db.migratedWithPartner("p_w");
+    PgTarget pg = db.target();
+    // The events of key "slow" take 1 s to insert: the first flush is still inserting when the second is done.
+    db.execute("CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); "
+        + "IF NEW.details->>'fail' = 'yes' THEN RAISE EXCEPTION 'drill'; END IF; RETURN NEW; END $$");
+    db.execute("CREATE TRIGGER slow_insert BEFORE INSERT ON events FOR EACH ROW WHEN (NEW.key_id = 'slow') "
+        + "EXECUTE FUNCTION slow_insert()");
+    Vertx vertx = Vertx.vertx();
+    try {
+      Pool pool = Pools.write(vertx, new Config.Pg(pg.url(), 0, List.of(), 1, 3, 2000, 3000, 1000, 1000, 30000), pg);
+      EventWriter writer = new EventWriter(pool, 2, "node-a", 30);
+      long before = writer.append(List.of(event("fast", "nominal"))).await().stored().get(0).id();
+
+      var first = writer.append(List.of(event("slow", "nominal"))).toCompletionStage().toCompletableFuture();
+      var second = writer.append(List.of(event("fast", "nominal"), event("fast", "nominal")))
+          .toCompletionStage().toCompletableFuture();
+      Thread.sleep(600);
+      assertThat(second).as("the second flush, waiting for the first").isNotDone();
+      assertThat(db.count("SELECT count(*) FROM events")).as("events committed meanwhile").isEqualTo(1);
+
+      long slow = first.get(10, TimeUnit.SECONDS).stored().get(0).id();
+      List<StoredEvent> fast = second.get(10, TimeUnit.SECONDS).stored();
+      assertThat(slow).isGreaterThan(before);
+      assertThat(fast).extracting(StoredEvent::id).containsExactly(slow + 1, slow + 2);
+      assertThat(fast.get(0).previousId()).as("the key's previous event, committed before").isEqualTo(before);
+      assertThat(db.count("SELECT event_count FROM keys WHERE key_id = 'fast'")).isEqualTo(3);
+
+      // A first flush that fails after its wait-free part: the second still commits, once it has ended.
+      var failing = writer.append(List.of(new NewEvent("p_w", "slow", "signing_operation", "sign", "nominal", false, null,
+          null, new JsonObject().put("fail", "yes"), null, null))).toCompletionStage().toCompletableFuture();
+      var after = writer.append(List.of(event("fast", "nominal"))).toCompletionStage().toCompletableFuture();
+      assertThat(failing).failsWithin(Duration.ofSeconds(10));
+      assertThat(after.get(10, TimeUnit.SECONDS).stored().get(0).previousId()).isEqualTo(fast.get(1).id());
+      assertThat(db.count("SELECT count(*) FROM events")).isEqualTo(5);
+      assertThat(db.count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+          + "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
+          .as("advisory locks left held once the flushes ended").isZero();
     } finally {
       vertx.close().await();
     }
