@@ -103,6 +103,41 @@ class EventWriterTest {
       assertThat(failing).failsWithin(Duration.ofSeconds(10));
       assertThat(after.get(10, TimeUnit.SECONDS).stored().get(0).previousId()).isEqualTo(fast.get(1).id());
       assertThat(db.count("SELECT count(*) FROM events")).isEqualTo(5);
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  @Test
+  @DisplayName("a flush that rolls back before its wait does not let the one after it overtake the one before it")
+  void earlyRollbackKeepsTheOrder() throws Exception {
+    Db db = Db.migratedWithPartner("p_w");
+    PgTarget pg = db.target();
+    db.execute("CREATE FUNCTION slow_or_bad() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        + "IF NEW.key_id = 'bad' THEN RAISE EXCEPTION 'drill'; END IF; PERFORM pg_sleep(1); RETURN NEW; END $$");
+    db.execute("CREATE TRIGGER slow_or_bad BEFORE INSERT ON events FOR EACH ROW WHEN (NEW.key_id IN ('slow', 'bad')) "
+        + "EXECUTE FUNCTION slow_or_bad()");
+    Vertx vertx = Vertx.vertx();
+    try {
+      // Three connections: each flush on its own, so only the tickets keep the third behind the first.
+      Pool pool = Pools.write(vertx, new Config.Pg(pg.url(), 0, List.of(), 1, 4, 2000, 3000, 1000, 1000, 30000), pg);
+      EventWriter writer = new EventWriter(pool, 3, "node-a", 30);
+      writer.append(List.of(event("warm", "nominal"))).await();
+      writer.append(List.of(event("warm", "nominal"))).await();
+      writer.append(List.of(event("warm", "nominal"))).await();
+
+      var slow = writer.append(List.of(event("slow", "nominal"))).toCompletionStage().toCompletableFuture();
+      var bad = writer.append(List.of(event("bad", "nominal"))).toCompletionStage().toCompletableFuture();
+      var fast = writer.append(List.of(event("fast", "nominal"))).toCompletionStage().toCompletableFuture();
+      assertThat(bad).failsWithin(Duration.ofSeconds(5));
+      Thread.sleep(400);
+      assertThat(slow).as("the first flush, still inserting").isNotDone();
+      assertThat(fast).as("the third flush, waiting for the first, not only for the rolled-back second").isNotDone();
+      assertThat(db.count("SELECT count(*) FROM events WHERE key_id = 'fast'")).isZero();
+
+      long first = slow.get(10, TimeUnit.SECONDS).stored().get(0).id();
+      assertThat(fast.get(10, TimeUnit.SECONDS).stored().get(0).id()).isGreaterThan(first + 1);
+      assertThat(db.count("SELECT count(*) FROM events")).isEqualTo(5);
       assertThat(db.count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
           + "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
           .as("advisory locks left held once the flushes ended").isZero();
